@@ -1,0 +1,85 @@
+// Typed, validated settings built from a TOML file (toml11).
+// Every error names the file, the line and what to fix.
+#pragma once
+
+#include "view/address.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vpcedns::config {
+
+// Thrown by load_file/load_string. what() is one or more lines of the form
+//   "<file>:<line>: <key>: <problem>; <what is allowed>"
+// e.g. "vpcedns.toml:14: vpc[1].cidrs[2] = \"10.0.0.0/33\": IPv4 prefix length must be 0-32".
+// Startup treats it as fatal; a reload keeps the old state and reports it.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct vpc {
+  std::string name;                // unique, [A-Za-z0-9_.-]+
+  std::vector<view::cidr> cidrs;   // at least one
+};
+
+// One elastic network interface of an interface endpoint: one per AZ.
+struct eni {
+  std::string az;                            // e.g. "us-east-1a"
+  view::ip_address ipv4;                     // required
+  std::optional<view::ip_address> ipv6;      // optional
+};
+
+struct endpoint {
+  std::string id;          // "vpce-" followed by 1-17 lowercase hex digits, unique
+  std::string suffix;      // the 8-character lowercase [a-z0-9] token AWS assigns
+  std::string service;     // "com.amazonaws.<region>.<service>", as in the config
+  std::string region;      // parsed from service, e.g. "us-east-1"
+  std::string service_key; // the part after the region, e.g. "sqs", "ecr.dkr"
+  std::string vpc;         // name of a [[vpc]]
+  bool private_dns = true;
+  // Names private DNS covers, lowercase, no trailing dot; a leading "*." is a
+  // wildcard. From the built-in table for known services, or from the config key
+  // private_dns_names (required for services not in the table, allowed to override).
+  std::vector<std::string> private_dns_names;
+  // The label(s) between the endpoint id and the region in vpce names, e.g.
+  // "sqs" or "dkr.ecr": vpce-<id>-<suffix>.<vpce_service>.<region>.vpce.amazonaws.com
+  std::string vpce_service;
+  std::vector<eni> enis;   // at least one
+  int line = 0;            // where it was defined, for later error messages
+};
+
+struct forward_settings {
+  // Upstream resolvers tried in order. Empty in the file means "the nameservers
+  // of /etc/resolv.conf" (use_resolv_conf is then true and the list stays empty
+  // here; the forwarder asks c-ares for them).
+  std::vector<view::socket_address> upstreams;
+  bool use_resolv_conf = false;
+  unsigned timeout_ms = 2000;  // per attempt, 1..60000
+  unsigned attempts = 2;       // 1..10
+};
+
+struct settings {
+  std::string source;                          // file path, or "<embedded default>"
+  std::vector<view::socket_address> listen;    // UDP and TCP on each; at least one
+  forward_settings forward;
+  std::string log_level = "info";              // trace, debug, info, warn, error, critical, off
+  bool log_queries = false;                    // one info line per query
+  unsigned threads = 1;                        // worker threads (0 in the file = number of cores)
+  uint16_t edns_udp_max = 1232;                // largest UDP answer we send, 512..4096
+  std::vector<vpc> vpcs;
+  std::vector<endpoint> endpoints;
+};
+
+// Parses and validates a config file. Throws config::error.
+settings load_file(const std::string& path);
+// Same, from text; `name` is used as the file name in messages.
+settings load_string(std::string_view text, const std::string& name);
+// The built-in default (the content of config/vpcedns.toml).
+std::string_view embedded_default();
+
+}  // namespace vpcedns::config
