@@ -1,0 +1,329 @@
+#include "server/server.hpp"
+
+#include "log/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <list>
+#include <vector>
+
+namespace vpcedns::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// TODO: make both configurable with the TCP work of issue #3 (RFC 7766 6.2.3);
+// until then a busy client cannot hold more than these.
+constexpr auto tcp_idle_timeout = std::chrono::seconds(10);
+constexpr std::size_t max_tcp_connections = 1024;
+
+view::ip_address to_ip(const asio::ip::address& a) {
+  view::ip_address out;
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  } else {
+    out.fam = view::ip_address::family::v6;
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  }
+  return out;
+}
+
+asio::ip::address to_asio(const view::ip_address& a) {
+  if (a.is_v4()) return asio::ip::address_v4({a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]});
+  asio::ip::address_v6::bytes_type b;
+  std::copy(a.bytes.begin(), a.bytes.end(), b.begin());
+  return asio::ip::address_v6(b);
+}
+
+struct udp_listener {
+  explicit udp_listener(asio::io_context& io) : sock(io) {}
+  udp::socket sock;
+  udp::endpoint remote;
+  std::array<uint8_t, wire::max_message> rx;
+};
+
+struct tcp_conn : std::enable_shared_from_this<tcp_conn> {
+  explicit tcp_conn(tcp::socket s) : sock(std::move(s)), idle(sock.get_executor()) {}
+  tcp::socket sock;
+  asio::steady_timer idle;
+  std::deque<std::vector<uint8_t>> out;  // each message with its 2-byte length prefix
+  std::size_t pending = 0;               // queries forwarded and not yet answered
+  bool writing = false;
+
+  void send(const uint8_t* data, std::size_t n) {
+    if (!sock.is_open()) return;
+    std::vector<uint8_t> msg(n + 2);
+    wire::put16(msg.data(), static_cast<uint16_t>(n));
+    std::copy(data, data + n, msg.begin() + 2);
+    out.push_back(std::move(msg));
+    if (!writing) write_next();
+  }
+
+  void write_next() {
+    if (out.empty() || !sock.is_open()) {
+      writing = false;
+      return;
+    }
+    writing = true;
+    asio::async_write(sock, asio::buffer(out.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->out.pop_front();
+                        if (ec) {
+                          self->close();
+                          return;
+                        }
+                        self->write_next();
+                      });
+  }
+
+  // Closes after `tcp_idle_timeout` without a new query, unless answers are owed.
+  void arm_idle() {
+    idle.expires_after(tcp_idle_timeout);
+    idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      if (self->pending > 0 || self->writing) self->arm_idle();
+      else self->close();
+    });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
+    sock.close(ignored);
+    idle.cancel();
+  }
+};
+
+// What the query log needs to know about one query.
+struct query_record {
+  clock_type::time_point start;
+  view::ip_address client;
+  uint16_t client_port;
+  const char* proto;
+};
+
+}  // namespace
+
+struct server::impl {
+  impl(asio::io_context& io_, const config::settings& s, std::shared_ptr<const zone::local_data> d,
+       forward::forwarder& f)
+      : io(io_), settings(s), data(std::move(d)), fwd(f) {
+    lim.edns_udp_max = s.edns_udp_max;
+  }
+
+  asio::io_context& io;
+  const config::settings& settings;
+  std::shared_ptr<const zone::local_data> data;
+  forward::forwarder& fwd;
+  limits lim;
+  std::list<udp_listener> udp;
+  std::list<tcp::acceptor> acceptors;
+  std::list<std::weak_ptr<tcp_conn>> conns;
+  std::size_t live_conns = 0;
+  std::array<uint8_t, wire::max_message> tx;  // response scratch; one thread uses it at a time
+  std::shared_ptr<spdlog::logger> log = vpcedns::log::get("server");
+  std::shared_ptr<spdlog::logger> qlog = vpcedns::log::get("query");
+  bool stopped = false;
+
+  // ---- query log ----
+  bool want_query_log() const {
+    return settings.log_queries || qlog->should_log(spdlog::level::debug);
+  }
+
+  void log_query(const query_record& r, const wire::query& q, const decision& d, wire::rcode rc,
+                 std::size_t size) {
+    if (!want_query_log()) return;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - r.start);
+    std::string qname = q.question_end
+        ? wire::name_to_text({q.lname.data(), q.qname_len})  // lowercased: logs grep better
+        : "-";
+    qlog->log(settings.log_queries ? spdlog::level::info : spdlog::level::debug,
+              "query client={}:{} id={} qname={} qtype={} proto={} view={} source={} rcode={} "
+              "size={} dur={:.6f}",
+              r.client.to_string(), r.client_port, q.id, qname, q.qtype, r.proto,
+              data->view_name(d.view), d.source, wire::to_string(rc), size, us.count() / 1e6);
+  }
+
+  // ---- binding ----
+  void bind_all() {
+    for (const auto& a : settings.listen) {
+      auto addr = to_asio(a.addr);
+      try {
+        auto& l = udp.emplace_back(io);
+        udp::endpoint ep(addr, a.port);
+        l.sock.open(ep.protocol());
+        if (addr.is_v6()) l.sock.set_option(asio::ip::v6_only(true));
+        l.sock.bind(ep);
+        auto& acc = acceptors.emplace_back(io);
+        tcp::endpoint tep(addr, a.port);
+        acc.open(tep.protocol());
+        acc.set_option(asio::socket_base::reuse_address(true));
+        if (addr.is_v6()) acc.set_option(asio::ip::v6_only(true));
+        acc.bind(tep);
+        acc.listen();
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + a.to_string() + ": " + e.code().message());
+      }
+    }
+    for (auto& l : udp) receive(l);
+    for (auto& acc : acceptors) asio::co_spawn(io, accept_loop(acc), asio::detached);
+  }
+
+  // ---- UDP ----
+  void receive(udp_listener& l) {
+    l.sock.async_receive_from(asio::buffer(l.rx), l.remote,
+                              [this, &l](boost::system::error_code ec, std::size_t n) {
+                                if (ec == asio::error::operation_aborted || stopped) return;
+                                if (!ec) on_udp(l, n);
+                                receive(l);
+                              });
+  }
+
+  void on_udp(udp_listener& l, std::size_t n) {
+    query_record rec{clock_type::now(), to_ip(l.remote.address()), l.remote.port(), "udp"};
+    std::span<const uint8_t> pkt(l.rx.data(), n);
+    wire::query q;
+    decision d = handle(*data, lim, pkt, rec.client, false, tx, q);
+    if (d.what == decision::action::drop) return;
+    if (d.what == decision::action::respond) {
+      boost::system::error_code ignored;
+      l.sock.send_to(asio::buffer(tx.data(), d.size), l.remote, 0, ignored);
+      log_query(rec, q, d, d.rc, d.size);
+      return;
+    }
+    auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
+    fwd.send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
+      std::size_t size = finish_forward(r, q, *client, q.udp_limit(lim.edns_udp_max), d);
+      if (size == 0) return;
+      boost::system::error_code ignored;
+      l.sock.send_to(asio::buffer(tx.data(), size), remote, 0, ignored);
+      log_query(rec, q, d, static_cast<wire::rcode>(tx[3] & 0xf), size);
+    });
+  }
+
+  // Turns an upstream result into the client's answer in `tx`. Returns its size.
+  std::size_t finish_forward(forward::result& r, const wire::query& q,
+                             const std::vector<uint8_t>& client, std::size_t limit, decision& d) {
+    if (r.st == forward::status::cancelled) return 0;
+    if (r.st == forward::status::answered) {
+      std::size_t n = std::min(r.answer.size(), tx.size());
+      std::copy_n(r.answer.begin(), n, tx.begin());
+      std::size_t size = wire::relay_upstream_answer(tx, n, q, client, limit, lim.edns_udp_max);
+      if (size) return size;
+      log->warn("upstream answer unusable, answering SERVFAIL id={}", q.id);
+    }
+    // Upstream trouble must never mean silence: the client gets SERVFAIL.
+    d.source = forward::to_string(r.st);
+    return zone::write_error(wire::rcode::servfail, q, client, tx, lim.edns_udp_max);
+  }
+
+  // ---- TCP (RFC 7766) ----
+  asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || stopped) co_return;
+      if (ec) {
+        // EMFILE and friends: back off instead of spinning.
+        log->warn("accept failed: {}", ec.message());
+        asio::steady_timer t(io, std::chrono::milliseconds(100));
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (live_conns >= max_tcp_connections) {
+        log->debug("tcp connection limit ({}) reached, closing new connection", max_tcp_connections);
+        sock.close(ec);
+        continue;
+      }
+      auto c = std::make_shared<tcp_conn>(std::move(sock));
+      conns.remove_if([](const auto& w) { return w.expired(); });
+      conns.push_back(c);
+      asio::co_spawn(io, tcp_session(c), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> tcp_session(std::shared_ptr<tcp_conn> c) {
+    ++live_conns;
+    boost::system::error_code ec;
+    auto peer = c->sock.remote_endpoint(ec);
+    std::vector<uint8_t> msg(wire::max_message);
+    c->arm_idle();
+    while (!ec && c->sock.is_open()) {
+      uint8_t len_buf[2];
+      co_await asio::async_read(c->sock, asio::buffer(len_buf),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      std::size_t len = wire::get16(len_buf);
+      if (len < wire::header_size) break;  // cannot be a DNS message: give up on the stream
+      co_await asio::async_read(c->sock, asio::buffer(msg.data(), len),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      c->arm_idle();
+      on_tcp(c, peer, std::span<const uint8_t>(msg.data(), len));
+    }
+    --live_conns;
+    if (c->pending == 0 && !c->writing) c->close();
+  }
+
+  void on_tcp(const std::shared_ptr<tcp_conn>& c, const tcp::endpoint& peer,
+              std::span<const uint8_t> pkt) {
+    query_record rec{clock_type::now(), to_ip(peer.address()), peer.port(), "tcp"};
+    wire::query q;
+    decision d = handle(*data, lim, pkt, rec.client, true, tx, q);
+    if (d.what == decision::action::drop) return;
+    if (d.what == decision::action::respond) {
+      c->send(tx.data(), d.size);
+      log_query(rec, q, d, d.rc, d.size);
+      return;
+    }
+    auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
+    ++c->pending;
+    fwd.send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
+      --c->pending;
+      std::size_t size = finish_forward(r, q, *client, wire::max_message, d);
+      if (size == 0) return;
+      c->send(tx.data(), size);
+      log_query(rec, q, d, static_cast<wire::rcode>(tx[3] & 0xf), size);
+    });
+  }
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    boost::system::error_code ignored;
+    for (auto& l : udp) l.sock.close(ignored);
+    for (auto& a : acceptors) a.close(ignored);
+    for (auto& w : conns)
+      if (auto c = w.lock()) c->close();
+  }
+};
+
+server::server(asio::io_context& io, const config::settings& s,
+               std::shared_ptr<const zone::local_data> data, forward::forwarder& fwd)
+    : impl_(std::make_unique<impl>(io, s, std::move(data), fwd)) {}
+
+server::~server() = default;
+
+void server::start() { impl_->bind_all(); }
+void server::stop() { impl_->stop(); }
+
+}  // namespace vpcedns::server

@@ -1,0 +1,269 @@
+#include "wire/message.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vpcedns::wire {
+
+const char* to_string(rcode r) {
+  switch (r) {
+    case rcode::noerror: return "NOERROR";
+    case rcode::formerr: return "FORMERR";
+    case rcode::servfail: return "SERVFAIL";
+    case rcode::nxdomain: return "NXDOMAIN";
+    case rcode::notimp: return "NOTIMP";
+    case rcode::refused: return "REFUSED";
+  }
+  return "RCODE?";
+}
+
+uint16_t query::udp_limit(uint16_t our_max) const {
+  if (!edns) return classic_udp_limit;
+  // RFC 6891 6.2.5: values below 512 are treated as 512.
+  uint16_t theirs = std::max<uint16_t>(edns_udp_size, classic_udp_limit);
+  return std::min(theirs, our_max);
+}
+
+std::size_t skip_name(std::span<const uint8_t> pkt, std::size_t pos) {
+  std::size_t total = 0;
+  while (pos < pkt.size()) {
+    uint8_t len = pkt[pos];
+    if ((len & 0xc0) == 0xc0) return pos + 2 <= pkt.size() ? pos + 2 : 0;
+    if (len & 0xc0) return 0;  // 0x40 / 0x80: extended label types, obsolete
+    total += len + 1;
+    if (total > max_name_wire) return 0;
+    if (len == 0) return pos + 1;
+    pos += len + 1;
+  }
+  return 0;
+}
+
+namespace {
+
+// Reads the uncompressed qname at offset 12 into q (lowercased copy too).
+// A compression pointer in the question of a query is malformed: there is
+// nothing earlier in the message for it to point to but the header.
+bool read_qname(std::span<const uint8_t> pkt, query& q) {
+  std::size_t pos = header_size;
+  uint8_t labels = 0;
+  for (;;) {
+    if (pos >= pkt.size()) return false;
+    uint8_t len = pkt[pos];
+    if (len > max_label) return false;  // also rejects pointers and 0x40/0x80 types
+    std::size_t next = pos + 1 + len;
+    if (next - header_size > max_name_wire || next > pkt.size()) return false;
+    uint8_t* dst = q.lname.data() + (pos - header_size);
+    dst[0] = len;
+    for (std::size_t i = 1; i <= len; ++i) {
+      uint8_t c = pkt[pos + i];
+      dst[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    }
+    pos = next;
+    if (len == 0) break;
+    ++labels;
+  }
+  q.qname_len = static_cast<uint16_t>(pos - header_size);
+  q.labels = labels;
+  return true;
+}
+
+// Walks the answer, authority and additional sections looking for OPT.
+// Returns formerr for RRs that run past the end or for more than one OPT
+// (RFC 6891 6.1.1), badvers for an EDNS version we do not speak.
+parse_status read_edns(std::span<const uint8_t> pkt, std::size_t pos, query& q) {
+  const uint8_t* h = pkt.data();
+  unsigned an = get16(h + 6), ns = get16(h + 8), ar = get16(h + 10);
+  unsigned total = an + ns + ar;
+  for (unsigned i = 0; i < total; ++i) {
+    std::size_t after_name = skip_name(pkt, pos);
+    if (after_name == 0 || after_name + 10 > pkt.size()) return parse_status::formerr;
+    const uint8_t* rr = pkt.data() + after_name;
+    uint16_t rtype = get16(rr), rdlen = get16(rr + 8);
+    std::size_t end = after_name + 10 + rdlen;
+    if (end > pkt.size()) return parse_status::formerr;
+    if (rtype == type::opt) {
+      // OPT must be in the additional section, owned by the root, and alone.
+      if (i < an + ns || q.edns || after_name != pos + 1 || pkt[pos] != 0)
+        return parse_status::formerr;
+      q.edns = true;
+      q.edns_udp_size = get16(rr + 2);
+      q.edns_version = rr[5];
+      q.edns_do = (rr[6] & 0x80) != 0;
+    }
+    pos = end;
+  }
+  if (q.edns && q.edns_version > 0) return parse_status::badvers;
+  return parse_status::ok;
+}
+
+}  // namespace
+
+parse_status parse_query(std::span<const uint8_t> pkt, query& q) {
+  if (pkt.size() < header_size) return parse_status::drop;
+  const uint8_t* h = pkt.data();
+  q.id = get16(h);
+  q.flags = get16(h + 2);
+  q.question_end = 0;
+  q.edns = false;
+  // Never answer a response: two servers could bounce FORMERRs forever.
+  if (q.flags & flag::qr) return parse_status::drop;
+
+  uint16_t qdcount = get16(h + 4);
+  if (qdcount == 1 && read_qname(pkt, q)) {
+    std::size_t pos = header_size + q.qname_len;
+    if (pos + 4 <= pkt.size()) {
+      q.qtype = get16(h + pos);
+      q.qclass = get16(h + pos + 2);
+      q.question_end = static_cast<uint16_t>(pos + 4);
+    }
+  }
+
+  unsigned opcode = (q.flags >> 11) & 0xf;
+  if (opcode != 0) return parse_status::notimp;
+  if (qdcount != 1 || q.question_end == 0) {
+    q.question_end = 0;
+    return parse_status::formerr;
+  }
+  return read_edns(pkt, q.question_end, q);
+}
+
+std::string name_to_text(std::span<const uint8_t> name) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < name.size() && name[pos] != 0) {
+    uint8_t len = name[pos];
+    if (pos + 1 + len > name.size()) break;
+    for (std::size_t i = 1; i <= len; ++i) {
+      uint8_t c = name[pos + i];
+      if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' || c == '@' ||
+          c == '$') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c <= 0x20 || c >= 0x7f) {
+        char esc[5];
+        std::snprintf(esc, sizeof esc, "\\%03u", c);
+        out += esc;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    out += '.';
+    pos += len + 1;
+  }
+  return out.empty() ? "." : out;
+}
+
+// ---------------------------------------------------------------- writer ---
+
+void response_writer::begin(const query& q, std::span<const uint8_t> pkt, rcode rc, bool aa) {
+  uint8_t* h = buf_.data();
+  put16(h, q.id);
+  // Keep OPCODE, RD and CD from the query (RFC 1035 4.1.1, RFC 4035 3.2.2).
+  uint16_t f = (q.flags & (0x7800 | flag::rd | flag::cd)) | flag::qr | flag::ra;
+  if (aa) f |= flag::aa;
+  f |= static_cast<uint16_t>(rc) & 0xf;
+  put16(h + 2, f);
+  len_ = header_size;
+  if (q.question_end != 0) {
+    std::memcpy(h + header_size, pkt.data() + header_size, q.question_end - header_size);
+    len_ = q.question_end;
+  }
+  put16(h + 4, q.question_end != 0 ? 1 : 0);
+  question_end_ = len_;
+  counts_[0] = counts_[1] = counts_[2] = 0;
+  ext_rcode_ = 0;
+}
+
+void response_writer::bump(section s, uint16_t n) { counts_[static_cast<int>(s)] += n; }
+
+bool response_writer::add_rr(section s, uint16_t owner_offset, uint16_t rtype, uint32_t ttl,
+                             std::span<const uint8_t> rdata) {
+  std::size_t n = 12 + rdata.size();
+  if (!room(n) || rdata.size() > 0xffff) return false;
+  uint8_t* p = buf_.data() + len_;
+  put16(p, 0xc000 | owner_offset);
+  put16(p + 2, rtype);
+  put16(p + 4, klass::in);
+  put32(p + 6, ttl);
+  put16(p + 10, static_cast<uint16_t>(rdata.size()));
+  if (!rdata.empty()) std::memcpy(p + 12, rdata.data(), rdata.size());
+  len_ += n;
+  bump(s, 1);
+  return true;
+}
+
+bool response_writer::add_raw(section s, uint16_t count, std::span<const uint8_t> rrs) {
+  if (!room(rrs.size())) return false;
+  if (!rrs.empty()) std::memcpy(buf_.data() + len_, rrs.data(), rrs.size());
+  len_ += rrs.size();
+  bump(s, count);
+  return true;
+}
+
+namespace {
+
+constexpr std::size_t opt_size = 11;
+
+void write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode = 0) {
+  p[0] = 0;  // root owner
+  put16(p + 1, type::opt);
+  put16(p + 3, udp_size);
+  p[5] = ext_rcode;
+  p[6] = 0;  // version
+  put16(p + 7, do_bit ? 0x8000 : 0);
+  put16(p + 9, 0);  // no options
+}
+
+}  // namespace
+
+std::size_t response_writer::finish(const query& q, uint16_t our_udp_size) {
+  uint8_t* h = buf_.data();
+  std::size_t extra = q.edns ? opt_size : 0;
+  if (len_ + extra > limit_ || len_ + extra > buf_.size()) {
+    // Too large: RFC 2181 9 says a partial RRset must not be used as if whole;
+    // dropping every RR is always safe and makes the client retry over TCP.
+    len_ = question_end_;
+    counts_[0] = counts_[1] = counts_[2] = 0;
+    put16(h + 2, get16(h + 2) | flag::tc);
+  }
+  if (q.edns) {
+    write_opt(h + len_, our_udp_size, q.edns_do, ext_rcode_);
+    len_ += opt_size;
+    ++counts_[2];
+  }
+  put16(h + 6, counts_[0]);
+  put16(h + 8, counts_[1]);
+  put16(h + 10, counts_[2]);
+  return len_;
+}
+
+std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,
+                                  const query& q, std::span<const uint8_t> client_pkt,
+                                  std::size_t limit, uint16_t our_udp_size) {
+  if (answer_len < header_size || answer_len > answer.size()) return 0;
+  uint8_t* h = answer.data();
+  put16(h, q.id);
+  // Restore the client's letter case in the question (0x20 clients check it).
+  // c-ares already verified the question matches case-insensitively.
+  if (get16(h + 4) == 1 && answer_len >= q.question_end) {
+    std::memcpy(h + header_size, client_pkt.data() + header_size, q.qname_len);
+  } else {
+    return 0;
+  }
+  if (answer_len <= limit) return answer_len;
+
+  // Cut to header + question with TC (RFC 1035 4.2.1, RFC 6891 7).
+  std::size_t len = q.question_end;
+  put16(h + 2, get16(h + 2) | flag::tc);
+  put16(h + 6, 0);
+  put16(h + 8, 0);
+  put16(h + 10, 0);
+  if (q.edns) {
+    write_opt(h + len, our_udp_size, q.edns_do);
+    len += opt_size;
+    put16(h + 10, 1);
+  }
+  return len;
+}
+
+}  // namespace vpcedns::wire

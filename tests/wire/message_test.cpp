@@ -1,0 +1,274 @@
+#include "support/dns.hpp"
+#include "wire/message.hpp"
+
+#include <doctest/doctest.h>
+
+#include <array>
+
+using namespace vpcedns;
+using vpcedns::test::make_query;
+using vpcedns::test::parse;
+
+namespace {
+
+std::vector<uint8_t> raw(std::initializer_list<int> bytes) {
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+// header: id 0xabcd, flags, counts
+std::vector<uint8_t> header(uint16_t flags, uint16_t qd, uint16_t an = 0, uint16_t ns = 0,
+                            uint16_t ar = 0) {
+  return raw({0xab, 0xcd, flags >> 8, flags & 0xff, qd >> 8, qd & 0xff, an >> 8, an & 0xff,
+              ns >> 8, ns & 0xff, ar >> 8, ar & 0xff});
+}
+
+void append(std::vector<uint8_t>& v, std::initializer_list<int> bytes) {
+  v.insert(v.end(), bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+TEST_CASE("parse_query: a plain query yields id, question and lowercased name") {
+  // Mixed-case qname: the lookup key is lowercase, the packet keeps the case.
+  auto pkt = make_query("SqS.Us-East-1.AmazonAWS.com.", LDNS_RR_TYPE_A);
+  wire::query q;
+  REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
+  CHECK(q.id == 0x1234);
+  CHECK(q.qtype == wire::type::a);
+  CHECK(q.qclass == wire::klass::in);
+  CHECK(q.labels == 4);
+  CHECK(q.qname_len == 29);
+  CHECK(q.question_end == 12 + 29 + 4);
+  CHECK(q.lower_name() == std::string_view("\x03sqs\x09us-east-1\x09" "amazonaws\x03" "com\x00", 29));
+  CHECK(!q.edns);
+  CHECK(pkt[13] == 'S');
+}
+
+TEST_CASE("parse_query: EDNS OPT is found with its size, version and DO bit") {
+  // ldns writes an OPT in the additional section.
+  auto pkt = make_query("example.com.", LDNS_RR_TYPE_A, {.edns = true, .udp_size = 4096, .do_bit = true});
+  wire::query q;
+  REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
+  CHECK(q.edns);
+  CHECK(q.edns_udp_size == 4096);
+  CHECK(q.edns_do);
+  CHECK(q.udp_limit(1232) == 1232);
+  CHECK(q.udp_limit(8192) == 4096);
+}
+
+TEST_CASE("parse_query: without EDNS the UDP limit is 512; tiny EDNS sizes count as 512") {
+  wire::query q;
+  CHECK(q.udp_limit(1232) == 512);
+  q.edns = true;
+  q.edns_udp_size = 100;
+  CHECK(q.udp_limit(1232) == 512);
+}
+
+TEST_CASE("parse_query: malformed input is dropped or FORMERR, never read past the end") {
+  wire::query q;
+  // Shorter than a header: nothing to answer with.
+  CHECK(wire::parse_query(raw({1, 2, 3}), q) == wire::parse_status::drop);
+  // A response (QR=1) is never answered.
+  auto resp = header(0x8000, 1);
+  append(resp, {0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(resp, q) == wire::parse_status::drop);
+  // QDCOUNT 0 and 2 are FORMERR.
+  CHECK(wire::parse_query(header(0x0100, 0), q) == wire::parse_status::formerr);
+  auto two = header(0x0100, 2);
+  append(two, {0, 0, 1, 0, 1, 0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(two, q) == wire::parse_status::formerr);
+  // A label that runs past the end.
+  auto cut = header(0x0100, 1);
+  append(cut, {5, 'a', 'b'});
+  CHECK(wire::parse_query(cut, q) == wire::parse_status::formerr);
+  // A compression pointer in the question (here pointing at itself: a loop).
+  auto ptr = header(0x0100, 1);
+  append(ptr, {0xc0, 12, 0, 1, 0, 1});
+  CHECK(wire::parse_query(ptr, q) == wire::parse_status::formerr);
+  // Question without QTYPE/QCLASS.
+  auto noq = header(0x0100, 1);
+  append(noq, {0, 0, 1});
+  CHECK(wire::parse_query(noq, q) == wire::parse_status::formerr);
+  // ARCOUNT says 1 but there is no record.
+  auto lie = header(0x0100, 1, 0, 0, 1);
+  append(lie, {0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(lie, q) == wire::parse_status::formerr);
+  // Two OPT records (RFC 6891 6.1.1).
+  auto opt2 = header(0x0100, 1, 0, 0, 2);
+  append(opt2, {0, 0, 1, 0, 1});
+  for (int i = 0; i < 2; ++i) append(opt2, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0});
+  CHECK(wire::parse_query(opt2, q) == wire::parse_status::formerr);
+}
+
+TEST_CASE("parse_query: label and name length limits") {
+  wire::query q;
+  // A 64-octet label is not a label (RFC 1035 2.3.4).
+  auto long_label = header(0x0100, 1);
+  long_label.push_back(64);
+  long_label.insert(long_label.end(), 64, 'a');
+  append(long_label, {0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(long_label, q) == wire::parse_status::formerr);
+  // 255 octets is the longest name: 4 labels of 63 + root = 4*64+1 = 257 > 255.
+  auto too_long = header(0x0100, 1);
+  for (int i = 0; i < 4; ++i) {
+    too_long.push_back(63);
+    too_long.insert(too_long.end(), 63, 'a');
+  }
+  append(too_long, {0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(too_long, q) == wire::parse_status::formerr);
+  // 3 labels of 63 + one of 61 + root = 255: accepted.
+  auto max = header(0x0100, 1);
+  for (int i = 0; i < 3; ++i) {
+    max.push_back(63);
+    max.insert(max.end(), 63, 'a');
+  }
+  max.push_back(61);
+  max.insert(max.end(), 61, 'b');
+  append(max, {0, 0, 1, 0, 1});
+  CHECK(wire::parse_query(max, q) == wire::parse_status::ok);
+  CHECK(q.qname_len == 255);
+  // The root name.
+  auto root = header(0x0100, 1);
+  append(root, {0, 0, 2, 0, 1});
+  REQUIRE(wire::parse_query(root, q) == wire::parse_status::ok);
+  CHECK(q.labels == 0);
+  CHECK(wire::name_to_text({q.lname.data(), q.qname_len}) == ".");
+}
+
+TEST_CASE("parse_query: other opcodes are NOTIMP, EDNS version 1 is BADVERS") {
+  wire::query q;
+  auto notify = header(0x2000 /* opcode 4 */, 1);
+  append(notify, {0, 0, 6, 0, 1});
+  CHECK(wire::parse_query(notify, q) == wire::parse_status::notimp);
+  CHECK(q.question_end != 0);  // the question is still echoed
+  auto v1 = header(0x0100, 1, 0, 0, 1);
+  append(v1, {0, 0, 1, 0, 1});
+  append(v1, {0, 0, 41, 0x04, 0xd0, 0, 1 /* version */, 0, 0, 0, 0});
+  CHECK(wire::parse_query(v1, q) == wire::parse_status::badvers);
+}
+
+TEST_CASE("response_writer: header, question echo, records and OPT, parsed back by ldns") {
+  // A query with EDNS and DO gets an answer with our OPT and DO copied.
+  auto pkt = make_query("Example.COM.", LDNS_RR_TYPE_A, {.id = 777, .edns = true, .do_bit = true});
+  wire::query q;
+  REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
+  std::array<uint8_t, 1024> buf;
+  wire::response_writer w(buf, 512);
+  w.begin(q, pkt, wire::rcode::noerror, true);
+  const uint8_t a[] = {10, 0, 1, 10};
+  REQUIRE(w.add_rr(wire::response_writer::section::answer, 12, wire::type::a, 60, a));
+  std::size_t n = w.finish(q, 1232);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 777);
+  CHECK(ldns_pkt_qr(p.get()));
+  CHECK(ldns_pkt_aa(p.get()));
+  CHECK(ldns_pkt_rd(p.get()));
+  CHECK(ldns_pkt_ra(p.get()));
+  CHECK(!ldns_pkt_tc(p.get()));
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_edns(p.get()));
+  CHECK(ldns_pkt_edns_udp_size(p.get()) == 1232);
+  CHECK(ldns_pkt_edns_do(p.get()));
+  ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(p.get()), 0);
+  CHECK(test::owner_of(question) == "Example.COM.");
+  ldns_rr* ans = ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0);
+  CHECK(test::owner_of(ans) == "Example.COM.");
+  CHECK(ldns_rr_ttl(ans) == 60);
+  CHECK(test::rdata_of(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_A) == std::vector<std::string>{"10.0.1.10"});
+}
+
+TEST_CASE("response_writer: an answer over the limit is sent empty with TC, OPT kept") {
+  // 40 A records (40*16 bytes) cannot fit into 512 bytes.
+  auto pkt = make_query("big.example.", LDNS_RR_TYPE_A, {.edns = true, .udp_size = 512});
+  wire::query q;
+  REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
+  std::array<uint8_t, 4096> buf;
+  wire::response_writer w(buf, q.udp_limit(1232));
+  w.begin(q, pkt, wire::rcode::noerror, true);
+  for (uint8_t i = 0; i < 40; ++i) {
+    const uint8_t a[] = {10, 0, 0, i};
+    w.add_rr(wire::response_writer::section::answer, 12, wire::type::a, 60, a);
+  }
+  std::size_t n = w.finish(q, 1232);
+  CHECK(n <= 512);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_tc(p.get()));
+  CHECK(ldns_pkt_ancount(p.get()) == 0);
+  CHECK(ldns_pkt_qdcount(p.get()) == 1);
+  CHECK(ldns_pkt_edns(p.get()));
+}
+
+TEST_CASE("response_writer: BADVERS goes into the OPT's extended rcode") {
+  auto v1 = header(0x0100, 1, 0, 0, 1);
+  append(v1, {0, 0, 1, 0, 1});
+  append(v1, {0, 0, 41, 0x04, 0xd0, 0, 1, 0, 0, 0, 0});
+  wire::query q;
+  REQUIRE(wire::parse_query(v1, q) == wire::parse_status::badvers);
+  std::array<uint8_t, 512> buf;
+  wire::response_writer w(buf, 512);
+  w.begin(q, v1, wire::rcode::noerror, false);
+  w.set_extended_rcode(wire::badvers);
+  std::size_t n = w.finish(q, 1232);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  // ldns folds the extended rcode into ldns_pkt_edns_extended_rcode.
+  CHECK(ldns_pkt_edns_extended_rcode(p.get()) == 1);
+  CHECK((buf[3] & 0xf) == 0);
+}
+
+TEST_CASE("relay_upstream_answer: client ID and letter case restored; oversize is cut with TC") {
+  auto client = make_query("MiXeD.example.", LDNS_RR_TYPE_TXT, {.id = 4242});
+  wire::query q;
+  REQUIRE(wire::parse_query(client, q) == wire::parse_status::ok);
+  // The "upstream" answer: other ID, lowercased question, one big TXT.
+  ldns_pkt* up = nullptr;
+  ldns_pkt_query_new_frm_str(&up, "mixed.example.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, LDNS_RD);
+  ldns_pkt_set_id(up, 99);
+  ldns_pkt_set_qr(up, true);
+  ldns_rr* txt = nullptr;
+  std::string big = "mixed.example. 300 IN TXT \"" + std::string(200, 'x') + "\" \"" +
+                    std::string(200, 'y') + "\" \"" + std::string(200, 'z') + "\"";
+  REQUIRE(ldns_rr_new_frm_str(&txt, big.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
+  ldns_pkt_push_rr(up, LDNS_SECTION_ANSWER, txt);
+  uint8_t* w = nullptr;
+  size_t len = 0;
+  ldns_pkt2wire(&w, up, &len);
+  std::vector<uint8_t> answer(w, w + len);
+  free(w);
+  ldns_pkt_free(up);
+
+  // Over TCP (no limit) it is relayed whole.
+  std::vector<uint8_t> copy = answer;
+  std::size_t n = wire::relay_upstream_answer(copy, copy.size(), q, client, 65535, 1232);
+  REQUIRE(n == answer.size());
+  auto p = parse(copy.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 4242);
+  CHECK(test::owner_of(ldns_rr_list_rr(ldns_pkt_question(p.get()), 0)) == "MiXeD.example.");
+  CHECK(ldns_pkt_ancount(p.get()) == 1);
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 300);
+
+  // Over UDP without EDNS (512) it is cut to the question, with TC.
+  copy = answer;
+  n = wire::relay_upstream_answer(copy, copy.size(), q, client, 512, 1232);
+  p = parse(copy.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_tc(p.get()));
+  CHECK(ldns_pkt_ancount(p.get()) == 0);
+  CHECK(ldns_pkt_id(p.get()) == 4242);
+}
+
+TEST_CASE("skip_name: pointers end a name, overruns return 0") {
+  auto v = raw({3, 'a', 'b', 'c', 0xc0, 12, 7});
+  CHECK(wire::skip_name(v, 0) == 6);
+  CHECK(wire::skip_name(raw({3, 'a'}), 0) == 0);
+  CHECK(wire::skip_name(raw({0xc0}), 0) == 0);
+  CHECK(wire::skip_name(raw({0}), 0) == 1);
+}
+
+TEST_CASE("name_to_text: escapes special and non-printable octets") {
+  auto v = raw({3, 'a', '.', 'b', 2, 0x01, ' ', 0});
+  CHECK(wire::name_to_text(v) == "a\\.b.\\001\\032.");
+}
