@@ -15,6 +15,9 @@ namespace vpcedns::config {
 
 // Thrown by load_file/load_string. what() is one or more lines of the form
 //   "<file>:<line>: <key>: <problem>; <what is allowed>"
+// in file order, one per problem found (validation goes on after the first one).
+// Array indexes in key paths count from 0. A TOML syntax error stops parsing, so
+// it is reported alone, as "<file>:<line>: TOML syntax error: ..." plus note lines.
 // e.g. "vpcedns.toml:14: vpc[1].cidrs[2] = \"10.0.0.0/33\": IPv4 prefix length must be 0-32".
 // Startup treats it as fatal; a reload keeps the old state and reports it.
 class error : public std::runtime_error {
@@ -73,6 +76,10 @@ struct settings {
   uint16_t edns_udp_max = 1232;                // largest UDP answer we send, 512..4096
   std::vector<vpc> vpcs;
   std::vector<endpoint> endpoints;
+  // Settings that were accepted but have no effect (e.g. private_dns_names while
+  // private_dns = false), one line each in the error format. The caller logs
+  // them at warn, once per load; they never make a load fail.
+  std::vector<std::string> warnings;
 };
 
 // Parses and validates a config file. Throws config::error.
