@@ -36,14 +36,9 @@ std::optional<health_log::clock::time_point> health_log::held_until() const {
 }
 
 std::optional<health_line> health_log::flush(clock::time_point now) {
+  // A held line always has news: a state change, or trouble counted (a flap
+  // back to the logged state passes through a troubled outcome).
   if (!held_ || !gap_passed(now)) return std::nullopt;
-  // Nothing new to say: the state flipped and flipped back with no trouble
-  // counted in between (e.g. failing -> ok -> failing is counted, ok -> ok is not).
-  if (state_ == logged_ && troubled_ == 0) {
-    held_ = false;
-    suppressed_ = 0;
-    return std::nullopt;
-  }
   return emit(now);
 }
 
