@@ -29,14 +29,22 @@ constexpr size_t max_file_size = 16 * 1024 * 1024;
 
 const char* type_name(toml::value_t type) {
   switch (type) {
-    case toml::value_t::boolean: return "a boolean";
-    case toml::value_t::integer: return "an integer";
-    case toml::value_t::floating: return "a float";
-    case toml::value_t::string: return "a string";
-    case toml::value_t::array: return "an array";
-    case toml::value_t::table: return "a table";
-    case toml::value_t::empty: return "nothing";
-    default: return "a date/time";
+    case toml::value_t::boolean:
+      return "a boolean";
+    case toml::value_t::integer:
+      return "an integer";
+    case toml::value_t::floating:
+      return "a float";
+    case toml::value_t::string:
+      return "a string";
+    case toml::value_t::array:
+      return "an array";
+    case toml::value_t::table:
+      return "a table";
+    case toml::value_t::empty:
+      return "nothing";
+    default:
+      return "a date/time";
   }
 }
 
@@ -66,14 +74,20 @@ std::string source_text(const toml::value& v) {
   if (!v.is_table() && size > 0 && begin + size <= line.size()) return line.substr(begin, size);
 
   switch (v.type()) {
-    case toml::value_t::string: return toml_quoted(v.as_string().str);
-    case toml::value_t::array: return "[...]";
-    case toml::value_t::table: return "{...}";
-    default: return toml::format(v);
+    case toml::value_t::string:
+      return toml_quoted(v.as_string().str);
+    case toml::value_t::array:
+      return "[...]";
+    case toml::value_t::table:
+      return "{...}";
+    default:
+      return toml::format(v);
   }
 }
 
-unsigned line_of(const toml::value& v) { return v.location().line(); }
+unsigned line_of(const toml::value& v) {
+  return v.location().line();
+}
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -122,7 +136,8 @@ std::string dns_name_problem(std::string_view name) {
     size_t dot = name.find('.', start);
     std::string_view label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (label.empty()) return "empty label (two dots in a row, or a leading dot?)";
-    if (label.size() > 63) return "label \"" + std::string(label) + "\" is longer than 63 characters";
+    if (label.size() > 63)
+      return "label \"" + std::string(label) + "\" is longer than 63 characters";
     for (char c : label) {
       if (c == '*') return "'*' is only allowed as the whole first label (\"*.example.com\")";
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
@@ -250,9 +265,9 @@ class reader {
   std::string file_;
   std::vector<message> errors_;
   std::vector<message> warnings_;
-  std::map<std::string, unsigned> vpc_lines_;          // vpc name -> line
-  std::map<std::string, std::string> cidr_owners_;     // "10.0.0.0/16" -> where it was seen
-  std::map<std::string, unsigned> endpoint_lines_;     // endpoint id -> line
+  std::map<std::string, unsigned> vpc_lines_;       // vpc name -> line
+  std::map<std::string, std::string> cidr_owners_;  // "10.0.0.0/16" -> where it was seen
+  std::map<std::string, unsigned> endpoint_lines_;  // endpoint id -> line
 };
 
 void reader::fail_at(unsigned line, const std::string& path, const std::string& problem,
@@ -491,9 +506,9 @@ void reader::read_cidrs(const toml::value& t, const std::string& path, vpc& v) {
     // Mapped clients are matched as IPv4, so a ::ffff:a.b.c.d/n prefix never matches.
     auto unmapped = prefix->network.unmapped();
     if (!prefix->network.is_v4() && unmapped.is_v4() && prefix->length >= 96) {
-      fail_value(*item.v, item.path, "IPv4-mapped clients are matched as IPv4; write " +
-                                         unmapped.to_string() + "/" +
-                                         std::to_string(prefix->length - 96));
+      fail_value(*item.v, item.path,
+                 "IPv4-mapped clients are matched as IPv4; write " + unmapped.to_string() + "/" +
+                     std::to_string(prefix->length - 96));
       continue;
     }
     std::string owner = "vpc \"" + v.name + "\" (line " + std::to_string(line_of(*item.v)) + ")";
@@ -506,7 +521,8 @@ void reader::read_cidrs(const toml::value& t, const std::string& path, vpc& v) {
 void reader::read_endpoint(const toml::value& t, const std::string& path, settings& s) {
   static const std::regex id_pattern("vpce-[0-9a-f]{1,17}");
   static const std::regex suffix_pattern("[a-z0-9]{8}");
-  check_keys(t, path, {"id", "suffix", "service", "vpc", "private_dns", "private_dns_names", "enis"});
+  check_keys(t, path,
+             {"id", "suffix", "service", "vpc", "private_dns", "private_dns_names", "enis"});
   endpoint e;
   e.line = static_cast<int>(line_of(t));
 
@@ -533,7 +549,9 @@ void reader::read_endpoint(const toml::value& t, const std::string& path, settin
 
 void reader::read_service(const toml::value& t, const std::string& path, endpoint& e) {
   static const std::regex service_pattern(
-      R"(com\.amazonaws\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9])\.([a-z0-9-]+(?:\.[a-z0-9-]+)*))");
+      // com.amazonaws.<region>.<service key>; regions as us-east-1, us-gov-west-1, cn-north-1.
+      R"(com\.amazonaws\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9])\.)"
+      R"(([a-z0-9-]+(?:\.[a-z0-9-]+)*))");
   auto service = string(t, path, "service", true);
   if (!service) return;
   std::smatch m;
@@ -561,14 +579,15 @@ void reader::read_vpc_name(const toml::value& t, const std::string& path, endpoi
 }
 
 void reader::read_private_dns(const toml::value& t, const std::string& path, endpoint& e) {
-  auto builtin = e.service_key.empty() ? std::nullopt
-                                       : builtin_service_names(e.service_key, e.region);
+  auto builtin =
+      e.service_key.empty() ? std::nullopt : builtin_service_names(e.service_key, e.region);
   e.vpce_service = builtin ? builtin->vpce_service : reversed_labels(e.service_key);
 
   const std::string key_path = path + ".private_dns_names";
   auto items = strings(t, path, "private_dns_names", false);
   if (!t.contains("private_dns_names")) {
-    if (builtin) e.private_dns_names = builtin->private_dns_names;
+    if (builtin)
+      e.private_dns_names = builtin->private_dns_names;
     else if (e.private_dns && !e.service_key.empty())
       fail_value(t.at("service"), path + ".service",
                  "vpcedns does not know the private DNS names of \"" + e.service_key +
@@ -578,8 +597,7 @@ void reader::read_private_dns(const toml::value& t, const std::string& path, end
   }
 
   const toml::value& array = t.at("private_dns_names");
-  if (!e.private_dns)
-    warn(array, key_path, "has no effect while private_dns = false");
+  if (!e.private_dns) warn(array, key_path, "has no effect while private_dns = false");
   if (array.is_array() && array.as_array().empty() && e.private_dns)
     fail_value(array, key_path, "must list at least one name, or set private_dns = false");
   for (const element& item : items) {
@@ -596,8 +614,8 @@ void reader::read_private_dns(const toml::value& t, const std::string& path, end
 
 void reader::read_enis(const toml::value& t, const std::string& path, endpoint& e) {
   std::map<std::string, unsigned> az_lines;
-  for (const element& item : tables(t, path, "enis", true,
-                                    " (e.g. [{ az = \"us-east-1a\", ipv4 = \"10.0.1.10\" }])")) {
+  for (const element& item :
+       tables(t, path, "enis", true, " (e.g. [{ az = \"us-east-1a\", ipv4 = \"10.0.1.10\" }])")) {
     eni out;
     read_eni(*item.v, item.path, e, out);
     if (!out.az.empty()) {
@@ -612,19 +630,19 @@ void reader::read_enis(const toml::value& t, const std::string& path, endpoint& 
 }
 
 void reader::read_eni(const toml::value& t, const std::string& path, const endpoint& e, eni& out) {
-  static const std::regex zone_suffix("[a-z0-9-]*[a-z]");
+  // After the region: the zone letter ("us-east-1a"), or a Local Zone ("us-east-1-bos-1a").
+  static const std::regex zone_suffix("[a-z]|-[a-z0-9-]+");
   check_keys(t, path, {"az", "ipv4", "ipv6"});
 
   if (auto az = string(t, path, "az", true)) {
-    bool ok = e.region.empty() ||
-              (az->starts_with(e.region) &&
-               std::regex_match(az->substr(e.region.size()), zone_suffix));
+    bool ok = e.region.empty() || (az->starts_with(e.region) &&
+                                   std::regex_match(az->substr(e.region.size()), zone_suffix));
     if (ok)
       out.az = *az;
     else
-      fail_value(t.at("az"), path + ".az",
-                 "must be a zone of the service's region " + e.region + " (e.g. \"" +
-                     e.region + "a\")");
+      fail_value(
+          t.at("az"), path + ".az",
+          "must be a zone of the service's region " + e.region + " (e.g. \"" + e.region + "a\")");
   }
 
   for (auto [key, want_v4] : {std::pair{"ipv4", true}, std::pair{"ipv6", false}}) {
@@ -632,12 +650,15 @@ void reader::read_eni(const toml::value& t, const std::string& path, const endpo
     if (!text) continue;
     auto addr = view::ip_address::parse(*text);
     if (!addr || addr->is_v4() != want_v4) {
-      fail_value(t.at(key), join(path, key),
-                 want_v4 ? "must be an IPv4 address (IPv6 goes in ipv6)" : "must be an IPv6 address");
+      fail_value(
+          t.at(key), join(path, key),
+          want_v4 ? "must be an IPv4 address (IPv6 goes in ipv6)" : "must be an IPv6 address");
       continue;
     }
-    if (want_v4) out.ipv4 = *addr;
-    else out.ipv6 = *addr;
+    if (want_v4)
+      out.ipv4 = *addr;
+    else
+      out.ipv6 = *addr;
   }
 }
 
@@ -711,8 +732,8 @@ std::string describe_syntax_error(const toml::exception& e, const std::string& f
       bool blank = code.find_first_not_of(" \t") == std::string::npos;
       notes.push_back(file + ":" + line_number + ": note: " + note + (blank ? "" : ": " + code));
     } else if (text.starts_with("Hint: ")) {
-      notes.push_back(file + ":" + std::to_string(e.location().line()) + ": hint: " +
-                      text.substr(6));
+      notes.push_back(file + ":" + std::to_string(e.location().line()) +
+                      ": hint: " + text.substr(6));
     }
   }
 
@@ -755,13 +776,14 @@ settings load_string(std::string_view text, const std::string& name) {
     s = reader(name).read(root);
   } catch (const toml::exception& e) {
     // The reader checks every type before use; reaching this is a bug in it.
-    throw error(name + ":" + std::to_string(e.location().line()) + ": internal error: " +
-                e.what());
+    throw error(name + ":" + std::to_string(e.location().line()) + ": internal error: " + e.what());
   }
   s.source = name;
   return s;
 }
 
-std::string_view embedded_default() { return generated::default_config; }
+std::string_view embedded_default() {
+  return generated::default_config;
+}
 
 }  // namespace vpcedns::config
