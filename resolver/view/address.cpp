@@ -25,9 +25,11 @@ ip_address ip_address::v4(uint32_t host_order) {
 }
 
 std::optional<ip_address> ip_address::parse(std::string_view text) {
-  // inet_pton needs a NUL-terminated string; bound the copy first.
+  // inet_pton needs a NUL-terminated string; bound the copy first. An embedded
+  // NUL (TOML allows "\u0000") would make inet_pton see only the text before it.
   char buf[INET6_ADDRSTRLEN + 1];
   if (text.empty() || text.size() >= sizeof buf) return std::nullopt;
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
   ip_address out;
@@ -63,7 +65,9 @@ bool cidr::contains(const ip_address& addr) const {
   return same_prefix(a.bytes.data(), network.bytes.data(), length);
 }
 
-std::string cidr::to_string() const { return network.to_string() + "/" + std::to_string(length); }
+std::string cidr::to_string() const {
+  return network.to_string() + "/" + std::to_string(length);
+}
 
 std::optional<cidr> cidr::parse(std::string_view text, std::string* why) {
   auto fail = [&](std::string msg) -> std::optional<cidr> {
@@ -88,8 +92,8 @@ std::optional<cidr> cidr::parse(std::string_view text, std::string* why) {
   for (unsigned bit = len; bit < addr->bits(); ++bit)
     masked.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
   if (!(masked == *addr)) {
-    return fail("host bits set: did you mean " + masked.to_string() + "/" +
-                std::to_string(len) + "?");
+    return fail("host bits set: did you mean " + masked.to_string() + "/" + std::to_string(len) +
+                "?");
   }
   return out;
 }
@@ -106,7 +110,8 @@ std::optional<socket_address> socket_address::parse(std::string_view text, uint1
     return std::nullopt;
   };
   std::string_view host = text, port_text;
-  if (!text.empty() && text.front() == '[') {
+  bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     auto close = text.find(']');
     if (close == std::string_view::npos) return fail("missing ']' after IPv6 address");
     host = text.substr(1, close - 1);
@@ -123,7 +128,10 @@ std::optional<socket_address> socket_address::parse(std::string_view text, uint1
     port_text = text.substr(colon + 1);
   }
   auto addr = ip_address::parse(host);
-  if (!addr) return fail("'" + std::string(host) + "' is not an IP address (names are not resolved)");
+  if (!addr)
+    return fail("'" + std::string(host) + "' is not an IP address (names are not resolved)");
+  // RFC 3986 section 3.2.2: brackets enclose IPv6 literals only.
+  if (bracketed && addr->is_v4()) return fail("brackets are only for IPv6 addresses");
   unsigned port = default_port;
   if (!port_text.empty() || text.ends_with(':')) {
     auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
