@@ -87,11 +87,13 @@ broken bad_eni_ip 's|ipv4 = "10.0.2.10"|ipv4 = "10.0.2.300"|' '10.0.2.300'
 # An upstream that is one of our own listen addresses would forward to itself.
 for upstream in "127.0.0.1:$listen_port" "[::1]:$listen_port"; do
   label="loop ${upstream}"
-  conf="$E2E_TMP/loop.toml"
+  # (No "loop" in the file name: the message must say it, not the path.)
+  conf="$E2E_TMP/self_upstream.toml"
   sed -e "s|^upstreams = .*|upstreams = [\"$upstream\"]|" "$good" >"$conf"
-  start_broken loop "$conf"
+  start_broken self_upstream "$conf"
   expect_refused "$label"
-  if grep -qi loop <<<"$RUN_ERR"; then
+  expect_names_line "$label" "$conf" "$(line_of "$conf" "upstreams = ")"
+  if grep -qi loop <<<"${RUN_ERR//$conf/}"; then
     pass "$label: message says loop"
   else
     fail "$label: message says loop" "$(run_detail)"
