@@ -1,6 +1,5 @@
 // vpcedns: wiring only. Flags, config, build the objects, run the io_context.
 #include "config/config.hpp"
-#include "forward/forwarder.hpp"
 #include "log/log.hpp"
 #include "server/server.hpp"
 #include "zone/local_data.hpp"
@@ -8,7 +7,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <cstring>
+#include <functional>
+#include <thread>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -83,7 +85,7 @@ std::optional<std::string> find_forwarding_loop(const config::settings& s,
 }
 
 void log_summary(const config::settings& s, const zone::local_data& data,
-                 const forward::forwarder& fwd) {
+                 const std::vector<view::socket_address>& upstreams) {
   auto log = vpcedns::log::get("main");
   log->info("vpcedns {} starting, config {}", VPCEDNS_VERSION, s.source);
   for (const auto& l : s.listen) log->info("listening on {} (udp, tcp)", l.to_string());
@@ -100,37 +102,36 @@ void log_summary(const config::settings& s, const zone::local_data& data,
               e.vpc, e.private_dns ? "on" : "off", e.enis.size(), names);
   }
   std::string ups;
-  for (const auto& u : fwd.upstreams()) ups += (ups.empty() ? "" : ",") + u.to_string();
+  for (const auto& u : upstreams) ups += (ups.empty() ? "" : ",") + u.to_string();
   log->info("upstreams {}{} timeout_ms={} attempts={}", ups,
             s.forward.use_resolv_conf ? " (from /etc/resolv.conf)" : "", s.forward.timeout_ms,
             s.forward.attempts);
-  if (s.threads != 1)
-    log->warn("server.threads = {} is accepted but not used yet: vpcedns runs one thread", s.threads);
+  log->info("{} worker thread{}", s.threads, s.threads == 1 ? "" : "s");
 }
 
 int run(const options& o) {
-  config::settings s = o.config ? config::load_file(*o.config)
-                                : config::load_string(config::embedded_default(),
-                                                      "<embedded default>");
-  std::string level = o.log_level.value_or(s.log_level);
+  auto settings = std::make_shared<config::settings>(
+      o.config ? config::load_file(*o.config)
+               : config::load_string(config::embedded_default(), "<embedded default>"));
+  std::string level = o.log_level.value_or(settings->log_level);
   if (!vpcedns::log::set_level(level)) {
     std::cerr << "vpcedns: unknown log level '" << level
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
-  auto data = zone::local_data::build(s);
+  auto data = zone::local_data::build(*settings);
+  server::state state(std::make_shared<server::snapshot>(server::snapshot{settings, data}));
 
-  boost::asio::io_context io(1);
-  forward::forwarder fwd(io, s.forward);
-  if (auto loop = find_forwarding_loop(s, fwd.upstreams())) {
+  server::server srv(state);
+  srv.start();
+  if (auto loop = find_forwarding_loop(*settings, srv.upstreams())) {
     vpcedns::log::get("main")->error("{}", *loop);
     return 1;
   }
-  log_summary(s, *data, fwd);
+  log_summary(*settings, *data, srv.upstreams());
 
-  server::server srv(io, s, data, fwd);
-  srv.start();
-
+  // Signals are taken on the main thread; the workers run on their own.
+  boost::asio::io_context io(1);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -141,14 +142,19 @@ int run(const options& o) {
           signals.async_wait(on_signal);
           return;
         }
-        vpcedns::log::get("main")->info("signal {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        srv.stop();
-        fwd.shutdown();
-        io.stop();
+        vpcedns::log::get("main")->info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        // Queries already forwarded may take one full upstream timeout cycle.
+        auto drain = std::chrono::milliseconds(settings->forward.timeout_ms *
+                                               settings->forward.attempts + 100);
+        srv.stop(drain);
       };
   signals.async_wait(on_signal);
+  srv.run();
   vpcedns::log::get("main")->info("ready");
-  io.run();
+  std::thread signal_thread([&io] { io.run(); });
+  srv.join();
+  io.stop();
+  signal_thread.join();
   vpcedns::log::get("main")->info("stopped");
   return 0;
 }

@@ -1,8 +1,11 @@
 #include "server/server.hpp"
 
+#include "forward/forwarder.hpp"
 #include "log/log.hpp"
+#include "server/handler.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -17,7 +20,10 @@
 #include <chrono>
 #include <deque>
 #include <list>
+#include <thread>
 #include <vector>
+
+#include <sys/socket.h>
 
 namespace vpcedns::server {
 
@@ -32,6 +38,14 @@ namespace {
 // until then a busy client cannot hold more than these.
 constexpr auto tcp_idle_timeout = std::chrono::seconds(10);
 constexpr std::size_t max_tcp_connections = 1024;
+
+// Every worker binds the same addresses; the kernel spreads clients over them.
+template <typename Socket>
+void set_reuseport(Socket& s) {
+  int one = 1;
+  if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
+}
 
 view::ip_address to_ip(const asio::ip::address& a) {
   view::ip_address out;
@@ -123,18 +137,19 @@ struct query_record {
 
 }  // namespace
 
-struct server::impl {
-  impl(asio::io_context& io_, const config::settings& s, std::shared_ptr<const zone::local_data> d,
-       forward::forwarder& f)
-      : io(io_), settings(s), data(std::move(d)), fwd(f) {
-    lim.edns_udp_max = s.edns_udp_max;
+struct server::worker {
+  worker(state& st_, unsigned index_) : st(st_), index(index_) {
+    current();
+    fwd = std::make_unique<forward::forwarder>(io, snap->settings->forward);
   }
 
-  asio::io_context& io;
-  const config::settings& settings;
-  std::shared_ptr<const zone::local_data> data;
-  forward::forwarder& fwd;
-  limits lim;
+  asio::io_context io{1};
+  state& st;
+  unsigned index;
+  uint64_t seen_generation = 0;
+  std::shared_ptr<const snapshot> snap;  // the snapshot this worker serves from
+  std::unique_ptr<forward::forwarder> fwd;
+  std::thread thread;
   std::list<udp_listener> udp;
   std::list<tcp::acceptor> acceptors;
   std::list<std::weak_ptr<tcp_conn>> conns;
@@ -143,10 +158,22 @@ struct server::impl {
   std::shared_ptr<spdlog::logger> log = vpcedns::log::get("server");
   std::shared_ptr<spdlog::logger> qlog = vpcedns::log::get("query");
   bool stopped = false;
+  asio::steady_timer drain_timer{io};
+
+  // Picks up a newly published snapshot: one atomic load per query.
+  const snapshot& current() {
+    uint64_t g = st.generation();
+    if (g != seen_generation || !snap) {
+      snap = st.current();
+      seen_generation = g;
+    }
+    return *snap;
+  }
+  limits lim() { return {current().settings->edns_udp_max}; }
 
   // ---- query log ----
-  bool want_query_log() const {
-    return settings.log_queries || qlog->should_log(spdlog::level::debug);
+  bool want_query_log() {
+    return current().settings->log_queries || qlog->should_log(spdlog::level::debug);
   }
 
   void log_query(const query_record& r, const wire::query& q, const decision& d, wire::rcode rc,
@@ -156,34 +183,39 @@ struct server::impl {
     std::string qname = q.question_end
         ? wire::name_to_text({q.lname.data(), q.qname_len})  // lowercased: logs grep better
         : "-";
-    qlog->log(settings.log_queries ? spdlog::level::info : spdlog::level::debug,
+    qlog->log(current().settings->log_queries ? spdlog::level::info : spdlog::level::debug,
               "query client={}:{} id={} qname={} qtype={} proto={} view={} source={} rcode={} "
               "size={} dur={:.6f}",
               r.client.to_string(), r.client_port, q.id, qname, q.qtype, r.proto,
-              data->view_name(d.view), d.source, wire::to_string(rc), size, us.count() / 1e6);
+              current().data->view_name(d.view), d.source, wire::to_string(rc), size, us.count() / 1e6);
   }
 
   // ---- binding ----
   void bind_all() {
-    for (const auto& a : settings.listen) {
+    for (const auto& a : current().settings->listen) {
       auto addr = to_asio(a.addr);
       try {
         auto& l = udp.emplace_back(io);
         udp::endpoint ep(addr, a.port);
         l.sock.open(ep.protocol());
         if (addr.is_v6()) l.sock.set_option(asio::ip::v6_only(true));
+        set_reuseport(l.sock);
         l.sock.bind(ep);
         auto& acc = acceptors.emplace_back(io);
         tcp::endpoint tep(addr, a.port);
         acc.open(tep.protocol());
         acc.set_option(asio::socket_base::reuse_address(true));
         if (addr.is_v6()) acc.set_option(asio::ip::v6_only(true));
+        set_reuseport(acc);
         acc.bind(tep);
         acc.listen();
       } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot listen on " + a.to_string() + ": " + e.code().message());
       }
     }
+  }
+
+  void start_serving() {
     for (auto& l : udp) receive(l);
     for (auto& acc : acceptors) asio::co_spawn(io, accept_loop(acc), asio::detached);
   }
@@ -202,7 +234,8 @@ struct server::impl {
     query_record rec{clock_type::now(), to_ip(l.remote.address()), l.remote.port(), "udp"};
     std::span<const uint8_t> pkt(l.rx.data(), n);
     wire::query q;
-    decision d = handle(*data, lim, pkt, rec.client, false, tx, q);
+    const snapshot& s = current();
+    decision d = handle(*s.data, limits{s.settings->edns_udp_max}, pkt, rec.client, false, tx, q);
     if (d.what == decision::action::drop) return;
     if (d.what == decision::action::respond) {
       boost::system::error_code ignored;
@@ -211,8 +244,8 @@ struct server::impl {
       return;
     }
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
-    fwd.send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
-      std::size_t size = finish_forward(r, q, *client, q.udp_limit(lim.edns_udp_max), d);
+    fwd->send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
+      std::size_t size = finish_forward(r, q, *client, q.udp_limit(lim().edns_udp_max), d);
       if (size == 0) return;
       boost::system::error_code ignored;
       l.sock.send_to(asio::buffer(tx.data(), size), remote, 0, ignored);
@@ -227,13 +260,13 @@ struct server::impl {
     if (r.st == forward::status::answered) {
       std::size_t n = std::min(r.answer.size(), tx.size());
       std::copy_n(r.answer.begin(), n, tx.begin());
-      std::size_t size = wire::relay_upstream_answer(tx, n, q, client, limit, lim.edns_udp_max);
+      std::size_t size = wire::relay_upstream_answer(tx, n, q, client, limit, lim().edns_udp_max);
       if (size) return size;
       log->warn("upstream answer unusable, answering SERVFAIL id={}", q.id);
     }
     // Upstream trouble must never mean silence: the client gets SERVFAIL.
     d.source = forward::to_string(r.st);
-    return zone::write_error(wire::rcode::servfail, q, client, tx, lim.edns_udp_max);
+    return zone::write_error(wire::rcode::servfail, q, client, tx, lim().edns_udp_max);
   }
 
   // ---- TCP (RFC 7766) ----
@@ -288,7 +321,8 @@ struct server::impl {
               std::span<const uint8_t> pkt) {
     query_record rec{clock_type::now(), to_ip(peer.address()), peer.port(), "tcp"};
     wire::query q;
-    decision d = handle(*data, lim, pkt, rec.client, true, tx, q);
+    const snapshot& s = current();
+    decision d = handle(*s.data, limits{s.settings->edns_udp_max}, pkt, rec.client, true, tx, q);
     if (d.what == decision::action::drop) return;
     if (d.what == decision::action::respond) {
       c->send(tx.data(), d.size);
@@ -297,7 +331,7 @@ struct server::impl {
     }
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
     ++c->pending;
-    fwd.send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
+    fwd->send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
       --c->pending;
       std::size_t size = finish_forward(r, q, *client, wire::max_message, d);
       if (size == 0) return;
@@ -306,24 +340,77 @@ struct server::impl {
     });
   }
 
-  void stop() {
+  // Runs on the worker's thread (posted by server::stop).
+  void stop(std::chrono::milliseconds drain) {
     if (stopped) return;
     stopped = true;
     boost::system::error_code ignored;
-    for (auto& l : udp) l.sock.close(ignored);
+    for (auto& l : udp) l.sock.cancel(ignored);
     for (auto& a : acceptors) a.close(ignored);
+    // Idle TCP connections close now; busy ones once their answers are written.
+    for (auto& w : conns)
+      if (auto c = w.lock(); c && c->pending == 0 && !c->writing) c->close();
+    drain_until(clock_type::now() + drain);
+  }
+
+  // Polls until every forwarded query is answered or the deadline passes.
+  void drain_until(clock_type::time_point deadline) {
+    if (fwd->in_flight() == 0 || clock_type::now() >= deadline) {
+      if (fwd->in_flight() > 0)
+        log->warn("stopping with {} forwarded queries unanswered", fwd->in_flight());
+      finish();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(10));
+    drain_timer.async_wait([this, deadline](boost::system::error_code ec) {
+      if (!ec) drain_until(deadline);
+    });
+  }
+
+  void finish() {
+    boost::system::error_code ignored;
+    for (auto& l : udp) l.sock.close(ignored);
     for (auto& w : conns)
       if (auto c = w.lock()) c->close();
+    fwd->shutdown();
+    io.stop();
   }
 };
 
-server::server(asio::io_context& io, const config::settings& s,
-               std::shared_ptr<const zone::local_data> data, forward::forwarder& fwd)
-    : impl_(std::make_unique<impl>(io, s, std::move(data), fwd)) {}
+server::server(state& st) : state_(st) {}
 
-server::~server() = default;
+server::~server() {
+  stop(std::chrono::milliseconds(0));
+  join();
+}
 
-void server::start() { impl_->bind_all(); }
-void server::stop() { impl_->stop(); }
+void server::start() {
+  unsigned n = std::max(1u, state_.current()->settings->threads);
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<worker>(state_, i));
+    workers_.back()->bind_all();
+  }
+}
+
+const std::vector<view::socket_address>& server::upstreams() const {
+  return workers_.front()->fwd->upstreams();
+}
+
+void server::run() {
+  for (auto& w : workers_) {
+    w->start_serving();
+    w->thread = std::thread([&io = w->io] { io.run(); });
+  }
+}
+
+void server::stop(std::chrono::milliseconds drain) {
+  for (auto& w : workers_)
+    asio::post(w->io, [w = w.get(), drain] { w->stop(drain); });
+}
+
+void server::join() {
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
 
 }  // namespace vpcedns::server

@@ -1,36 +1,46 @@
-// The Asio shell: UDP and TCP listeners, per-connection loops, signals.
+// The Asio shell: worker threads, UDP and TCP listeners, per-connection loops.
 // It only does I/O; every decision is made by server::handle().
 #pragma once
 
-#include "config/config.hpp"
-#include "forward/forwarder.hpp"
-#include "server/handler.hpp"
-#include "zone/local_data.hpp"
+#include "server/state.hpp"
+#include "view/address.hpp"
 
-#include <boost/asio/io_context.hpp>
-
+#include <chrono>
 #include <memory>
+#include <vector>
 
 namespace vpcedns::server {
 
 class server {
  public:
-  // `fwd` must outlive the server. Nothing is bound until start().
-  server(boost::asio::io_context& io, const config::settings& settings,
-         std::shared_ptr<const zone::local_data> data, forward::forwarder& fwd);
+  // `st` must outlive the server. Nothing is bound until start().
+  explicit server(state& st);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds every listen address (UDP and TCP) and starts serving.
-  // Throws std::runtime_error naming the address when a bind fails.
+  // Creates settings.threads workers, each with its own io_context, c-ares
+  // forwarder and SO_REUSEPORT UDP socket and TCP acceptor on every listen
+  // address, so the kernel spreads clients over the workers and no lock is
+  // taken per query. Throws std::runtime_error naming the address when a
+  // bind fails, or when the forwarder cannot start.
   void start();
-  // Closes the listeners and every TCP connection.
-  void stop();
+
+  // The upstreams the forwarders use (configured or from /etc/resolv.conf).
+  const std::vector<view::socket_address>& upstreams() const;
+
+  // Starts one thread per worker. Returns at once.
+  void run();
+  // Stops accepting queries; queries already forwarded get up to `drain` to
+  // be answered, then every socket closes and the threads end. Thread-safe.
+  void stop(std::chrono::milliseconds drain);
+  // Waits for the threads started by run().
+  void join();
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  struct worker;
+  state& state_;
+  std::vector<std::unique_ptr<worker>> workers_;
 };
 
 }  // namespace vpcedns::server
