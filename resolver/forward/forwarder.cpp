@@ -197,7 +197,7 @@ struct forwarder::impl {
   void send(std::span<const uint8_t> query, completion done);
   void shutdown();
 
-  // c-ares callbacks (C linkage-compatible statics).
+  // What c-ares calls: plain functions, with `this` or a `pending` as data.
   static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int st, int timeouts, unsigned char* abuf, int alen);
 

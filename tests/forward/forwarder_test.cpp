@@ -248,7 +248,8 @@ TEST_CASE("forwarder: reads several TCP answers that arrive in one segment") {
     std::vector<bytes> out;
     if (!tcp) return std::vector<bytes>{make_reply(q, 0, true, 0)};
     held.push_back(q);
-    if (held.size() == 2) out = {make_reply(held[0], 0, false, 2), make_reply(held[1], 0, false, 2)};
+    if (held.size() == 2)
+      out = {make_reply(held[0], 0, false, 2), make_reply(held[1], 0, false, 2)};
     return out;
   });
   forward::forwarder f(io, settings_for({up.address()}, 2000, 1));
