@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
@@ -117,6 +118,21 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+// The allowed key a typo most likely meant, or empty if none is close. Short keys
+// allow fewer edits, so "id" is not taken for "az".
+std::string_view closest(std::string_view typo, key_list allowed) {
+  std::string_view best;
+  size_t best_distance = SIZE_MAX;
+  for (auto candidate : allowed) {
+    size_t d = edit_distance(typo, candidate);
+    if (d <= std::max<size_t>(1, candidate.size() / 3) && d < best_distance) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
 }
 
 std::string lowercase(std::string_view text) {
@@ -323,11 +339,8 @@ void reader::check_keys(const toml::value& table, const std::string& path, key_l
 
   for (const auto& [key, v] : unknown) {
     std::string problem = "unknown key";
-    for (auto candidate : allowed)
-      if (edit_distance(key, candidate) <= 2) {
-        problem += "; did you mean \"" + std::string(candidate) + "\"?";
-        break;
-      }
+    if (auto guess = closest(key, allowed); !guess.empty())
+      problem += "; did you mean \"" + std::string(guess) + "\"?";
     fail(*v, join(path, key), problem + " (allowed here: " + listed(allowed) + ")");
   }
 }

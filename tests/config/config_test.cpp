@@ -272,7 +272,8 @@ TEST_CASE("config: unknown keys are errors naming the key, line and the allowed 
       bad("in [listen]", "[listen]\naddresses = [\"127.0.0.1\"]\naddress = 1\n",
           "t.toml:3: listen.address: unknown key; did you mean \"addresses\"?"),
       bad("in [forward]", "[forward]\ntimeout = 5\n",
-          "t.toml:2: forward.timeout: unknown key (allowed here: upstreams, timeout_ms, attempts)"),
+          "t.toml:2: forward.timeout: unknown key; did you mean \"timeout_ms\"? (allowed here: "
+          "upstreams, timeout_ms, attempts)"),
       bad("in [log]", "[log]\nlevl = \"info\"\n",
           "t.toml:2: log.levl: unknown key; did you mean \"level\"?"),
       bad("in [server]", "[server]\nthread = 2\n",
@@ -286,8 +287,11 @@ TEST_CASE("config: unknown keys are errors naming the key, line and the allowed 
       bad("in an ENI",
           endpoint(
               {{"enis", "enis = [{ az = \"us-east-1a\", ipv4 = \"10.0.1.10\", ip6 = \"\" }]"}}),
-          "t.toml:6: endpoint[0].enis[0].ip6: unknown key; did you mean \"ipv4\"? (allowed "
+          "t.toml:6: endpoint[0].enis[0].ip6: unknown key; did you mean \"ipv6\"? (allowed "
           "here: az, ipv4, ipv6)"),
+      bad("no far-fetched guess",
+          endpoint({{"enis", "enis = [{ az = \"us-east-1a\", ipv4 = \"10.0.1.10\", id = 1 }]"}}),
+          "t.toml:6: endpoint[0].enis[0].id: unknown key (allowed here: az, ipv4, ipv6)"),
       bad("a sub-table", "[log.file]\npath = \"x\"\n",
           "log.file: unknown key (allowed here: level, queries)"),
   });
