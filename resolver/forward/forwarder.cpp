@@ -2,8 +2,8 @@
 // sockets watched with Asio, its timeouts driven by a steady_timer.
 //
 // What c-ares 1.18.1 (Debian 12) does with a query given to ares_send, read in
-// its source (ares_send.c, ares_process.c of the 1.18 line) and checked by
-// tests/forward/forwarder_test.cpp against the installed library:
+// c-ares's ares_send.c and ares_process.c of that era (before the 1.20 rewrite)
+// and checked against the installed library by tests/forward/forwarder_test.cpp:
 // - ares_send does NOT randomise the query ID. It keeps the ID in the buffer
 //   (query->qid = DNS_HEADER_QID(qbuf)); only ares_query picks a random one. So
 //   this file puts a fresh random ID (getrandom) into every query itself,

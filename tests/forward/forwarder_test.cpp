@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <ares.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -87,6 +89,37 @@ TEST_CASE("forwarder: delivers a normal answer under a random upstream ID") {
   CHECK(f.stats().sent == 2);
   CHECK(f.stats().answered == 2);
   CHECK(f.in_flight() == 0);
+}
+
+TEST_CASE("forwarder: c-ares 1.18 alone would send the client's ID") {
+  // Plain ares_send (no forwarder) of a query with ID 0x1234: the upstream sees
+  // 0x1234. This is why the forwarder writes a random ID itself.
+  asio::io_context io;
+  fake_upstream up(io, answer_all());
+  REQUIRE(ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS);
+  ares_channel ch = nullptr;
+  REQUIRE(ares_init(&ch) == ARES_SUCCESS);
+  REQUIRE(ares_set_servers_ports_csv(ch, up.address().to_string().c_str()) == ARES_SUCCESS);
+  bool done = false;
+  const bytes q = make_query(0x1234, "plain.example");
+  ares_send(ch, q.data(), static_cast<int>(q.size()),
+            [](void* arg, int, int, unsigned char*, int) { *static_cast<bool*>(arg) = true; },
+            &done);
+  for (int i = 0; i < 200 && !done; ++i) {
+    io.poll();
+    io.restart();
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    int nfds = ares_fds(ch, &r, &w);
+    timeval tv{0, 10000};
+    select(nfds, &r, &w, nullptr, &tv);
+    ares_process(ch, &r, &w);
+  }
+  ares_destroy(ch);
+  CHECK(done);
+  REQUIRE(up.queries.size() == 1);
+  CHECK(id_of(up.queries[0].msg) == 0x1234);
 }
 
 TEST_CASE("forwarder: passes upstream SERVFAIL and REFUSED through as answered") {
