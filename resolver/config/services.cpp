@@ -12,10 +12,16 @@ namespace {
 // vpce label is the key itself. Keep this to names AWS documents for private DNS;
 // anything less certain belongs in the config's private_dns_names.
 constexpr std::array<std::string_view, 19> plain_services = {
-    "sqs", "sns", "sts", "kms", "ssm", "ssmmessages", "ec2messages",
-    "secretsmanager", "logs", "monitoring", "events", "lambda",
-    "ec2", "elasticloadbalancing", "autoscaling", "ecs", "states",
-    "cloudformation", "codebuild",
+    "sqs",         "sns",
+    "sts",         "kms",
+    "ssm",         "ssmmessages",
+    "ec2messages", "secretsmanager",
+    "logs",        "monitoring",
+    "events",      "lambda",
+    "ec2",         "elasticloadbalancing",
+    "autoscaling", "ecs",
+    "states",      "cloudformation",
+    "codebuild",
 };
 
 // Services whose names do not follow the plain pattern. In `names`, "{r}" stands
