@@ -112,7 +112,7 @@ for _ in range(500):
     sys.exit(0)
 sys.exit(1)
 EOF
-  ) || die "no free loopback port found"
+  ) || die "no loopback port free for UDP and TCP on both 127.0.0.1 and ::1"
   E2E_PORTS+=("$port")
   FREE_PORT=$port
 }
