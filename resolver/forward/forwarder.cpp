@@ -318,7 +318,13 @@ void forwarder::impl::shutdown() {
   // the channel then closes its sockets, telling socket_state() each time.
   ares_cancel(channel_.get());
   channel_.reset();
-  for (auto& [fd, w] : watches_) close_watch(*w);  // none expected; never leave one armed
+  // c-ares reports every socket it closes, so none should be left. If one is,
+  // release it anyway: destroying the descriptor unreleased would close an fd
+  // number that may already belong to someone else.
+  for (auto& [fd, w] : watches_) {
+    log_->error("c-ares left a socket watched after shutdown fd={}", fd);
+    close_watch(*w);
+  }
   watches_.clear();
   timer_.cancel();
   timer_armed_ = false;
