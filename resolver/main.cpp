@@ -119,6 +119,7 @@ int run(const options& o) {
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
+  for (const auto& w : settings->warnings) vpcedns::log::get("config")->warn("{}", w);
   auto data = zone::local_data::build(*settings);
   server::state state(std::make_shared<server::snapshot>(server::snapshot{settings, data}));
 

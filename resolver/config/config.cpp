@@ -453,7 +453,7 @@ void reader::read_forward(const toml::value& root, settings& s) {
     if (loop != s.listen.end())
       fail_value(*up.at.v, up.at.path,
                  "reaches our own listen address " + loop->to_string() +
-                     "; vpcedns would forward queries to itself");
+                     "; that is a forwarding loop (vpcedns would forward queries to itself)");
     f.upstreams.push_back(up.addr);
   }
   f.use_resolv_conf = f.upstreams.empty();

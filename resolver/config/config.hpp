@@ -62,7 +62,7 @@ struct forward_settings {
   // here; the forwarder asks c-ares for them).
   std::vector<view::socket_address> upstreams;
   bool use_resolv_conf = false;
-  unsigned timeout_ms = 2000;  // per attempt, 1..60000
+  unsigned timeout_ms = 1000;  // first attempt; c-ares doubles it on each later pass, 1..60000
   unsigned attempts = 2;       // 1..10
 };
 

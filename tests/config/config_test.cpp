@@ -158,7 +158,7 @@ TEST_CASE("config: [forward] upstreams, timeout_ms and attempts, with defaults a
          [](const settings& s) {
            CHECK(s.forward.upstreams.empty());
            CHECK(s.forward.use_resolv_conf);
-           CHECK(s.forward.timeout_ms == 2000);
+           CHECK(s.forward.timeout_ms == 1000);
            CHECK(s.forward.attempts == 2);
          }),
       ok("empty upstreams use resolv.conf", "[forward]\nupstreams = []\n",
