@@ -19,6 +19,8 @@
 #include <thread>
 #include <tuple>
 
+#include <unistd.h>
+
 namespace vpcedns::config {
 
 namespace {
@@ -268,6 +270,9 @@ class reader {
   void read_forward(const toml::value& root, settings& s);
   void read_log(const toml::value& root, settings& s);
   void read_server(const toml::value& root, settings& s);
+  void read_allow(const toml::value& server, settings& s);
+  void read_chaos(const toml::value& server, settings& s);
+  void default_allow(settings& s);
   void read_vpc(const toml::value& t, const std::string& path, settings& s);
   void read_cidrs(const toml::value& t, const std::string& path, vpc& v);
   void read_endpoint(const toml::value& t, const std::string& path, settings& s);
@@ -284,7 +289,10 @@ class reader {
   std::map<std::string, unsigned> vpc_lines_;       // vpc name -> line
   std::map<std::string, std::string> cidr_owners_;  // "10.0.0.0/16" -> where it was seen
   std::map<std::string, unsigned> endpoint_lines_;  // endpoint id -> line
+  bool allow_set_ = false;                          // [server] allow given
 };
+
+std::string host_name();
 
 void reader::fail_at(unsigned line, const std::string& path, const std::string& problem,
                      unsigned column) {
@@ -480,7 +488,9 @@ void reader::read_log(const toml::value& root, settings& s) {
 void reader::read_server(const toml::value& root, settings& s) {
   const toml::value* server = field(root, "", "server", toml::value_t::table, false);
   if (!server) return;
-  check_keys(*server, "server", {"threads", "edns_udp_max"});
+  check_keys(*server, "server",
+             {"threads", "edns_udp_max", "tcp_idle_timeout_ms", "max_tcp_connections", "allow",
+              "chaos", "chaos_id"});
 
   if (auto threads = integer(*server, "server", "threads", 0, 64)) {
     // 0 means one per core; hardware_concurrency() may itself answer 0.
@@ -489,6 +499,58 @@ void reader::read_server(const toml::value& root, settings& s) {
   }
   if (auto size = integer(*server, "server", "edns_udp_max", 512, 4096))
     s.edns_udp_max = static_cast<uint16_t>(*size);
+  if (auto ms = integer(*server, "server", "tcp_idle_timeout_ms", 100, 600000))
+    s.tcp_idle_timeout_ms = static_cast<unsigned>(*ms);
+  if (auto n = integer(*server, "server", "max_tcp_connections", 1, 65535))
+    s.max_tcp_connections = static_cast<unsigned>(*n);
+  read_allow(*server, s);
+  read_chaos(*server, s);
+}
+
+void reader::read_allow(const toml::value& server, settings& s) {
+  if (!server.contains("allow")) return;
+  allow_set_ = true;
+  auto items = strings(server, "server", "allow", true,
+                       " (e.g. [\"10.0.0.0/16\"]; [\"0.0.0.0/0\", \"::/0\"] allows everyone)");
+  for (const element& item : items) {
+    std::string why;
+    if (auto prefix = view::cidr::parse(item.v->as_string().str, &why))
+      s.allow.push_back(*prefix);
+    else
+      fail_value(*item.v, item.path, why);
+  }
+}
+
+void reader::read_chaos(const toml::value& server, settings& s) {
+  if (auto mode = string(server, "server", "chaos", false)) {
+    if (*mode == "answer")
+      s.chaos = settings::chaos_mode::answer;
+    else if (*mode == "refuse")
+      s.chaos = settings::chaos_mode::refuse;
+    else
+      fail_value(server.at("chaos"), "server.chaos", "allowed: \"answer\", \"refuse\"");
+  }
+  if (auto id = string(server, "server", "chaos_id", false)) {
+    if (id->empty() || id->size() > 255)
+      fail_value(server.at("chaos_id"), "server.chaos_id",
+                 "must be 1-255 characters (one TXT string)");
+    else
+      s.chaos_id = *id;
+  }
+}
+
+// The default allow list: this host and every VPC, nobody else.
+void reader::default_allow(settings& s) {
+  if (allow_set_) return;
+  std::string why;
+  for (const char* text : {"127.0.0.0/8", "::1/128"}) s.allow.push_back(*view::cidr::parse(text, &why));
+  for (const auto& v : s.vpcs) s.allow.insert(s.allow.end(), v.cidrs.begin(), v.cidrs.end());
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "vpcedns";
+  return buf;
 }
 
 void reader::read_vpc(const toml::value& t, const std::string& path, settings& s) {
@@ -707,6 +769,8 @@ settings reader::read(const toml::value& root) {
   for (const element& item : tables(root, "", "endpoint", false))
     read_endpoint(*item.v, item.path, s);
   check_private_dns_overlap(s);
+  default_allow(s);
+  if (s.chaos_id.empty()) s.chaos_id = host_name();
 
   std::stable_sort(warnings_.begin(), warnings_.end());
   for (auto& w : warnings_) s.warnings.push_back(std::move(w.text));

@@ -74,6 +74,16 @@ struct settings {
   bool log_queries = false;                    // one info line per query
   unsigned threads = 1;                        // worker threads (0 in the file = number of cores)
   uint16_t edns_udp_max = 1232;                // largest UDP answer we send, 512..4096
+  unsigned tcp_idle_timeout_ms = 10000;        // close a TCP connection idle this long
+  unsigned max_tcp_connections = 1024;         // per worker thread; more are closed at once
+  // Clients answered; every other client gets REFUSED, whatever it asks. When
+  // [server] allow is not set: 127.0.0.0/8, ::1 and the cidrs of every [[vpc]].
+  std::vector<view::cidr> allow;
+  // CHAOS-class TXT queries for version.bind, version.server, id.server and
+  // hostname.bind: answered, or REFUSED (the default: do not tell the version).
+  enum class chaos_mode { refuse, answer };
+  chaos_mode chaos = chaos_mode::refuse;
+  std::string chaos_id;                        // id.server answer; default: the host name
   std::vector<vpc> vpcs;
   std::vector<endpoint> endpoints;
   // Settings that were accepted but have no effect (e.g. private_dns_names while

@@ -34,11 +34,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// TODO: make both configurable with the TCP work of issue #3 (RFC 7766 6.2.3);
-// until then a busy client cannot hold more than these.
-constexpr auto tcp_idle_timeout = std::chrono::seconds(10);
-constexpr std::size_t max_tcp_connections = 1024;
-
 // Every worker binds the same addresses; the kernel spreads clients over them.
 template <typename Socket>
 void set_reuseport(Socket& s) {
@@ -75,9 +70,11 @@ struct udp_listener {
 };
 
 struct tcp_conn : std::enable_shared_from_this<tcp_conn> {
-  explicit tcp_conn(tcp::socket s) : sock(std::move(s)), idle(sock.get_executor()) {}
+  tcp_conn(tcp::socket s, std::chrono::milliseconds idle_timeout)
+      : sock(std::move(s)), idle(sock.get_executor()), idle_timeout(idle_timeout) {}
   tcp::socket sock;
   asio::steady_timer idle;
+  std::chrono::milliseconds idle_timeout;  // RFC 7766 6.2.3 (server.tcp_idle_timeout_ms)
   std::deque<std::vector<uint8_t>> out;  // each message with its 2-byte length prefix
   std::size_t pending = 0;               // queries forwarded and not yet answered
   bool writing = false;
@@ -108,9 +105,10 @@ struct tcp_conn : std::enable_shared_from_this<tcp_conn> {
                       });
   }
 
-  // Closes after `tcp_idle_timeout` without a new query, unless answers are owed.
+  // Closes after `idle_timeout` without a new query, unless answers are owed.
+  // A query sent only in part does not count: a slow sender is closed too.
   void arm_idle() {
-    idle.expires_after(tcp_idle_timeout);
+    idle.expires_after(idle_timeout);
     idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
@@ -159,6 +157,10 @@ struct server::worker {
   std::shared_ptr<spdlog::logger> qlog = vpcedns::log::get("query");
   bool stopped = false;
   asio::steady_timer drain_timer{io};
+  // Messages a remote party can make us spend work on; logged when stopping.
+  struct {
+    uint64_t dropped = 0, formerr = 0, refused = 0, tcp_closed = 0, tcp_over_limit = 0;
+  } counts;
 
   // Picks up a newly published snapshot: one atomic load per query.
   const snapshot& current() {
@@ -169,7 +171,13 @@ struct server::worker {
     }
     return *snap;
   }
-  limits lim() { return {current().settings->edns_udp_max}; }
+  limits lim() { return limits_from(*current().settings); }
+
+  void count(const decision& d) {
+    if (d.what == decision::action::drop) ++counts.dropped;
+    else if (d.rc == wire::rcode::formerr) ++counts.formerr;
+    else if (d.rc == wire::rcode::refused) ++counts.refused;
+  }
 
   // ---- query log ----
   bool want_query_log() {
@@ -235,7 +243,8 @@ struct server::worker {
     std::span<const uint8_t> pkt(l.rx.data(), n);
     wire::query q;
     const snapshot& s = current();
-    decision d = handle(*s.data, limits{s.settings->edns_udp_max}, pkt, rec.client, false, tx, q);
+    decision d = handle(*s.data, limits_from(*s.settings), pkt, rec.client, false, tx, q);
+    count(d);
     if (d.what == decision::action::drop) return;
     if (d.what == decision::action::respond) {
       boost::system::error_code ignored;
@@ -245,28 +254,31 @@ struct server::worker {
     }
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
     fwd->send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
-      std::size_t size = finish_forward(r, q, *client, q.udp_limit(lim().edns_udp_max), d);
+      std::size_t size = finish_forward(r, q, *client, false, d);
       if (size == 0) return;
       boost::system::error_code ignored;
       l.sock.send_to(asio::buffer(tx.data(), size), remote, 0, ignored);
-      log_query(rec, q, d, static_cast<wire::rcode>(tx[3] & 0xf), size);
+      log_query(rec, q, d, d.rc, size);
     });
   }
 
   // Turns an upstream result into the client's answer in `tx`. Returns its size.
   std::size_t finish_forward(forward::result& r, const wire::query& q,
-                             const std::vector<uint8_t>& client, std::size_t limit, decision& d) {
-    if (r.st == forward::status::cancelled) return 0;
-    if (r.st == forward::status::answered) {
-      std::size_t n = std::min(r.answer.size(), tx.size());
-      std::copy_n(r.answer.begin(), n, tx.begin());
-      std::size_t size = wire::relay_upstream_answer(tx, n, q, client, limit, lim().edns_udp_max);
-      if (size) return size;
-      log->warn("upstream answer unusable, answering SERVFAIL id={}", q.id);
+                             const std::vector<uint8_t>& client, bool tcp, decision& d) {
+    upstream_failure why = upstream_failure::none;
+    switch (r.st) {
+      case forward::status::cancelled: return 0;
+      case forward::status::answered: break;
+      case forward::status::timeout: why = upstream_failure::timeout; break;
+      case forward::status::unreachable: why = upstream_failure::unreachable; break;
+      default: why = upstream_failure::bad_answer; break;
     }
-    // Upstream trouble must never mean silence: the client gets SERVFAIL.
-    d.source = forward::to_string(r.st);
-    return zone::write_error(wire::rcode::servfail, q, client, tx, lim().edns_udp_max);
+    relayed out = relay_answer(r.answer, why, q, client, tcp, lim(), tx);
+    if (why == upstream_failure::none && std::string_view(out.source) == "bad_answer")
+      log->warn("upstream answer unusable, answering SERVFAIL id={}", q.id);
+    d.source = out.source;
+    d.rc = out.rc;
+    return out.size;
   }
 
   // ---- TCP (RFC 7766) ----
@@ -282,12 +294,17 @@ struct server::worker {
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      if (live_conns >= max_tcp_connections) {
-        log->debug("tcp connection limit ({}) reached, closing new connection", max_tcp_connections);
+      const auto& settings = *current().settings;
+      if (live_conns >= settings.max_tcp_connections) {
+        // RFC 7766 6.2.2: better to refuse a connection than to starve those we have.
+        ++counts.tcp_over_limit;
+        log->debug("tcp connection limit ({}) reached, closing new connection",
+                   settings.max_tcp_connections);
         sock.close(ec);
         continue;
       }
-      auto c = std::make_shared<tcp_conn>(std::move(sock));
+      auto c = std::make_shared<tcp_conn>(
+          std::move(sock), std::chrono::milliseconds(settings.tcp_idle_timeout_ms));
       conns.remove_if([](const auto& w) { return w.expired(); });
       conns.push_back(c);
       asio::co_spawn(io, tcp_session(c), asio::detached);
@@ -306,7 +323,10 @@ struct server::worker {
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       std::size_t len = wire::get16(len_buf);
-      if (len < wire::header_size) break;  // cannot be a DNS message: give up on the stream
+      if (len < wire::header_size) {  // cannot be a DNS message: give up on the stream
+        ++counts.tcp_closed;
+        break;
+      }
       co_await asio::async_read(c->sock, asio::buffer(msg.data(), len),
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
@@ -322,8 +342,14 @@ struct server::worker {
     query_record rec{clock_type::now(), to_ip(peer.address()), peer.port(), "tcp"};
     wire::query q;
     const snapshot& s = current();
-    decision d = handle(*s.data, limits{s.settings->edns_udp_max}, pkt, rec.client, true, tx, q);
-    if (d.what == decision::action::drop) return;
+    decision d = handle(*s.data, limits_from(*s.settings), pkt, rec.client, true, tx, q);
+    count(d);
+    if (d.what == decision::action::drop) {
+      // Not a query (a response, or no header): this stream is not a DNS client's.
+      ++counts.tcp_closed;
+      c->close();
+      return;
+    }
     if (d.what == decision::action::respond) {
       c->send(tx.data(), d.size);
       log_query(rec, q, d, d.rc, d.size);
@@ -333,10 +359,10 @@ struct server::worker {
     ++c->pending;
     fwd->send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
       --c->pending;
-      std::size_t size = finish_forward(r, q, *client, wire::max_message, d);
+      std::size_t size = finish_forward(r, q, *client, true, d);
       if (size == 0) return;
       c->send(tx.data(), size);
-      log_query(rec, q, d, static_cast<wire::rcode>(tx[3] & 0xf), size);
+      log_query(rec, q, d, d.rc, size);
     });
   }
 
@@ -368,6 +394,10 @@ struct server::worker {
   }
 
   void finish() {
+    log->info("worker stopped index={} dropped={} formerr={} refused={} tcp_closed={} "
+              "tcp_over_limit={}",
+              index, counts.dropped, counts.formerr, counts.refused, counts.tcp_closed,
+              counts.tcp_over_limit);
     boost::system::error_code ignored;
     for (auto& l : udp) l.sock.close(ignored);
     for (auto& w : conns)

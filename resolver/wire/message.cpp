@@ -38,6 +38,31 @@ std::size_t skip_name(std::span<const uint8_t> pkt, std::size_t pos) {
   return 0;
 }
 
+std::size_t read_name_lower(std::span<const uint8_t> pkt, std::size_t pos,
+                            std::array<uint8_t, max_name_wire>& out) {
+  std::size_t len = 0;
+  std::size_t limit = pos;  // a pointer must point before every position read so far
+  for (;;) {
+    if (pos >= pkt.size()) return 0;
+    uint8_t l = pkt[pos];
+    if ((l & 0xc0) == 0xc0) {
+      if (pos + 1 >= pkt.size()) return 0;
+      std::size_t target = (std::size_t(l & 0x3f) << 8) | pkt[pos + 1];
+      if (target >= limit) return 0;  // forward or self pointer: could loop
+      pos = limit = target;
+      continue;
+    }
+    if (l > max_label || pos + 1 + l > pkt.size() || len + 1 + l > max_name_wire) return 0;
+    out[len++] = l;
+    for (std::size_t i = 1; i <= l; ++i) {
+      uint8_t c = pkt[pos + i];
+      out[len++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    }
+    if (l == 0) return len;
+    pos += l + 1;
+  }
+}
+
 namespace {
 
 // Reads the uncompressed qname at offset 12 into q (lowercased copy too).
@@ -172,18 +197,19 @@ void response_writer::begin(const query& q, std::span<const uint8_t> pkt, rcode 
   question_end_ = len_;
   counts_[0] = counts_[1] = counts_[2] = 0;
   ext_rcode_ = 0;
+  has_ede_ = false;
 }
 
 void response_writer::bump(section s, uint16_t n) { counts_[static_cast<int>(s)] += n; }
 
 bool response_writer::add_rr(section s, uint16_t owner_offset, uint16_t rtype, uint32_t ttl,
-                             std::span<const uint8_t> rdata) {
+                             std::span<const uint8_t> rdata, uint16_t rclass) {
   std::size_t n = 12 + rdata.size();
   if (!room(n) || rdata.size() > 0xffff) return false;
   uint8_t* p = buf_.data() + len_;
   put16(p, 0xc000 | owner_offset);
   put16(p + 2, rtype);
-  put16(p + 4, klass::in);
+  put16(p + 4, rclass);
   put32(p + 6, ttl);
   put16(p + 10, static_cast<uint16_t>(rdata.size()));
   if (!rdata.empty()) std::memcpy(p + 12, rdata.data(), rdata.size());
@@ -200,70 +226,48 @@ bool response_writer::add_raw(section s, uint16_t count, std::span<const uint8_t
   return true;
 }
 
-namespace {
-
-constexpr std::size_t opt_size = 11;
-
-void write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode = 0) {
+std::size_t write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode,
+                      std::span<const uint8_t> options) {
   p[0] = 0;  // root owner
   put16(p + 1, type::opt);
   put16(p + 3, udp_size);
   p[5] = ext_rcode;
   p[6] = 0;  // version
   put16(p + 7, do_bit ? 0x8000 : 0);
-  put16(p + 9, 0);  // no options
+  put16(p + 9, static_cast<uint16_t>(options.size()));
+  if (!options.empty()) std::memcpy(p + opt_fixed_size, options.data(), options.size());
+  return opt_fixed_size + options.size();
 }
-
-}  // namespace
 
 std::size_t response_writer::finish(const query& q, uint16_t our_udp_size) {
   uint8_t* h = buf_.data();
-  std::size_t extra = q.edns ? opt_size : 0;
+  // EDE option: code 15, length, info-code, UTF-8 text (RFC 8914 2).
+  std::array<uint8_t, 4 + max_ede_bytes> ede{};
+  std::size_t ede_len = 0;
+  if (q.edns && has_ede_) {
+    put16(ede.data(), edns_option_ede);
+    put16(ede.data() + 2, static_cast<uint16_t>(2 + ede_text_.size()));
+    put16(ede.data() + 4, ede_code_);
+    std::memcpy(ede.data() + 6, ede_text_.data(), ede_text_.size());
+    ede_len = 6 + ede_text_.size();
+  }
+  std::size_t extra = q.edns ? opt_fixed_size + ede_len : 0;
   if (len_ + extra > limit_ || len_ + extra > buf_.size()) {
-    // Too large: RFC 2181 9 says a partial RRset must not be used as if whole;
-    // dropping every RR is always safe and makes the client retry over TCP.
+    // Too large: RFC 2181 9 says a partial RRset must not be used as if whole.
+    // Local answers hold one RRset, so "every whole RRset that fits" is none:
+    // the client retries over TCP.
     len_ = question_end_;
     counts_[0] = counts_[1] = counts_[2] = 0;
     put16(h + 2, get16(h + 2) | flag::tc);
   }
   if (q.edns) {
-    write_opt(h + len_, our_udp_size, q.edns_do, ext_rcode_);
-    len_ += opt_size;
+    len_ += write_opt(h + len_, our_udp_size, q.edns_do, ext_rcode_, {ede.data(), ede_len});
     ++counts_[2];
   }
   put16(h + 6, counts_[0]);
   put16(h + 8, counts_[1]);
   put16(h + 10, counts_[2]);
   return len_;
-}
-
-std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,
-                                  const query& q, std::span<const uint8_t> client_pkt,
-                                  std::size_t limit, uint16_t our_udp_size) {
-  if (answer_len < header_size || answer_len > answer.size()) return 0;
-  uint8_t* h = answer.data();
-  put16(h, q.id);
-  // Restore the client's letter case in the question (0x20 clients check it).
-  // c-ares already verified the question matches case-insensitively.
-  if (get16(h + 4) == 1 && answer_len >= q.question_end) {
-    std::memcpy(h + header_size, client_pkt.data() + header_size, q.qname_len);
-  } else {
-    return 0;
-  }
-  if (answer_len <= limit) return answer_len;
-
-  // Cut to header + question with TC (RFC 1035 4.2.1, RFC 6891 7).
-  std::size_t len = q.question_end;
-  put16(h + 2, get16(h + 2) | flag::tc);
-  put16(h + 6, 0);
-  put16(h + 8, 0);
-  put16(h + 10, 0);
-  if (q.edns) {
-    write_opt(h + len, our_udp_size, q.edns_do);
-    len += opt_size;
-    put16(h + 10, 1);
-  }
-  return len;
 }
 
 }  // namespace vpcedns::wire

@@ -4,6 +4,7 @@
 // length is checked against the bytes that remain. Pure code: no sockets.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,10 +20,21 @@ inline constexpr std::size_t max_label = 63;
 inline constexpr std::size_t max_message = 65535;  // TCP length field
 inline constexpr uint16_t classic_udp_limit = 512; // RFC 1035 4.2.1, no EDNS
 inline constexpr uint16_t badvers = 16;            // extended rcode, RFC 6891
+inline constexpr std::size_t opt_fixed_size = 11;  // OPT RR without options
+inline constexpr uint16_t edns_option_ede = 15;    // Extended DNS Error, RFC 8914
+// Longest EDE payload (code + text) we write or copy from an upstream; more is dropped.
+inline constexpr std::size_t max_ede_bytes = 256;
+
+// Extended DNS Error info-codes we use (RFC 8914 4).
+namespace ede {
+inline constexpr uint16_t other = 0, prohibited = 18, no_reachable_authority = 22,
+                          network_error = 23;
+}
 
 namespace type {
-inline constexpr uint16_t a = 1, ns = 2, cname = 5, soa = 6, ptr = 12, mx = 15, txt = 16,
-                          aaaa = 28, srv = 33, opt = 41, ixfr = 251, axfr = 252, any = 255;
+inline constexpr uint16_t a = 1, ns = 2, cname = 5, soa = 6, ptr = 12, hinfo = 13, mx = 15,
+                          txt = 16, aaaa = 28, srv = 33, opt = 41, ixfr = 251, axfr = 252,
+                          any = 255;
 }
 namespace klass {
 inline constexpr uint16_t in = 1, chaos = 3, any = 255;
@@ -82,6 +94,13 @@ parse_status parse_query(std::span<const uint8_t> pkt, query& out);
 // allowed, not followed), or 0 when the name runs past the end or is invalid.
 std::size_t skip_name(std::span<const uint8_t> pkt, std::size_t pos);
 
+// Expands the (possibly compressed) name at `pos` into `out`, lowercased, in
+// uncompressed wire form. Pointers must point strictly backwards (RFC 1035
+// 4.1.4 "prior occurrence"), which also rules out loops. Returns the length
+// written, or 0 when the name is invalid or runs past the end.
+std::size_t read_name_lower(std::span<const uint8_t> pkt, std::size_t pos,
+                            std::array<uint8_t, max_name_wire>& out);
+
 // Text form of an uncompressed wire name, with escapes (RFC 4343), ending in '.'.
 std::string name_to_text(std::span<const uint8_t> wire_name);
 
@@ -111,13 +130,21 @@ class response_writer {
   // For extended rcodes (RFC 6891 6.1.3, e.g. BADVERS = 16): the upper 8 bits
   // go into the OPT record written by finish().
   void set_extended_rcode(uint16_t ext) { ext_rcode_ = static_cast<uint8_t>(ext >> 4); }
+  // Adds an Extended DNS Error option (RFC 8914) to the OPT that finish()
+  // writes; nothing when the query had no EDNS. `text` is cut to fit
+  // max_ede_bytes; it must stay valid until finish().
+  void set_ede(uint16_t info_code, std::string_view text) {
+    ede_code_ = info_code;
+    ede_text_ = text.substr(0, std::min(text.size(), max_ede_bytes - 2));
+    has_ede_ = true;
+  }
 
   enum class section { answer, authority, additional };
   // Appends one RR whose owner is a compression pointer to `owner_offset`
-  // (12 = the qname) and whose RDATA is `rdata` verbatim.
+  // (12 = the qname) and whose RDATA is `rdata` verbatim, of class `rclass`.
   // Returns false (writing nothing) when the buffer is full.
   bool add_rr(section s, uint16_t owner_offset, uint16_t rtype, uint32_t ttl,
-              std::span<const uint8_t> rdata);
+              std::span<const uint8_t> rdata, uint16_t rclass = klass::in);
   // Appends pre-rendered RRs (already in wire form) counted as `count` records.
   bool add_raw(section s, uint16_t count, std::span<const uint8_t> rrs);
 
@@ -137,15 +164,33 @@ class response_writer {
   std::size_t question_end_ = 0;
   uint16_t counts_[3] = {0, 0, 0};
   uint8_t ext_rcode_ = 0;
+  bool has_ede_ = false;
+  uint16_t ede_code_ = 0;
+  std::string_view ede_text_;
 };
 
-// Makes an upstream answer fit for the client: the client's ID and question
-// bytes (letter case) restored. If it is larger than `limit`, it is cut to
-// header + question with TC set, and an OPT added when the client used EDNS.
-// Returns the new size (0 if the answer is unusable: shorter than the header
-// or its question differs in length from the client's).
+// Makes an upstream answer fit for the client, in place:
+// - the client's ID and question bytes (its letter case, for 0x20) restored;
+//   flags, rcode, TTLs and every other record relayed unchanged;
+// - the upstream's OPT replaced by ours (RFC 6891 6.1.1: EDNS is hop by hop):
+//   our `our_udp_size`, the client's DO bit, the upstream's extended rcode
+//   bits and its Extended DNS Error options kept (they say why it failed),
+//   every other option dropped. No OPT when the client sent none. Records
+//   after a misplaced (not last) OPT are dropped as extra data;
+// - over `limit` (the client's UDP size, or 65535 over TCP): cut after the
+//   last whole RRset that fits (RFC 2181 9). TC is set when answer or
+//   authority records had to go; dropping only additional records sets no TC.
+// Returns the new size, or 0 when the answer is unusable: shorter than a
+// header, records running past the end, or a question other than one
+// uncompressed name of the client's length (c-ares checked the name itself).
+// `answer` must be at least answer_len + max_ede_bytes + 11 bytes, or 65535.
 std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,
                                   const query& q, std::span<const uint8_t> client_pkt,
                                   std::size_t limit, uint16_t our_udp_size);
+
+// Writes an OPT RR at `p` (RFC 6891 6.1.2) with `options` as its RDATA
+// (already in option wire form). Returns its size (11 + options).
+std::size_t write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode,
+                      std::span<const uint8_t> options = {});
 
 }  // namespace vpcedns::wire

@@ -56,7 +56,11 @@ answer ask(const zone::local_data& data, const std::string& name, ldns_rr_type t
   static std::array<uint8_t, 65535> out;
   auto pkt = test::make_query(name, type, o);
   wire::query q;
-  auto d = server::handle(data, {}, pkt, ip(src), tcp, out, q);
+  static const std::vector<view::cidr> everyone = {*view::cidr::parse("0.0.0.0/0", nullptr),
+                                                    *view::cidr::parse("::/0", nullptr)};
+  server::limits lim;
+  lim.allow = everyone;
+  auto d = server::handle(data, lim, pkt, ip(src), tcp, out, q);
   if (d.what != server::decision::action::respond) return {nullptr, d};
   return {test::parse(out.data(), d.size), d};
 }
