@@ -3,7 +3,9 @@
 # packages already installed):
 #
 #   tools/dev.sh run [-- daemon args]   install build deps, build, run in the foreground
-#   tools/dev.sh test [ctest args]      install build + test deps, build, run every test
+#   tools/dev.sh test [ctest args]      install build + test deps, build, run every test; then
+#                                       the e2e suite against an ASan+UBSan build (build-asan)
+#                                       and the libFuzzer target for FUZZ_SECONDS (default 60)
 #   tools/dev.sh build                  install build deps and build only
 #   tools/dev.sh deps                   install build + test deps only
 #
@@ -12,12 +14,16 @@ set -euo pipefail
 
 readonly BUILD_DEPS=(build-essential cmake pkg-config libc-ares-dev libldns-dev
                      libboost-dev libspdlog-dev libtoml11-dev doctest-dev)
-# dig, kdig, drill, a real upstream (unbound), ss, and python3 for the e2e helpers.
-readonly TEST_DEPS=(bind9-dnsutils knot-dnsutils ldnsutils unbound iproute2 python3)
+# dig, kdig, drill, a real upstream (unbound), ss, python3 for the e2e helpers and the
+# conformance suite, clang with its runtime libraries for libFuzzer.
+readonly TEST_DEPS=(bind9-dnsutils knot-dnsutils ldnsutils unbound iproute2 python3
+                    clang-14 libclang-rt-14-dev)
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly repo_root
 readonly build_dir="$repo_root/build"
+readonly asan_dir="$repo_root/build-asan"
+readonly fuzz_dir="$repo_root/build-fuzz"
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -94,11 +100,41 @@ cmd_run() {
   exec "$build_dir/vpcedns" "$@"
 }
 
+# The end-to-end tests (conformance suite included) against the daemon built
+# with AddressSanitizer and UndefinedBehaviorSanitizer: any report fails them.
+sanitizer_test() {
+  say "building the daemon with ASan+UBSan in $asan_dir"
+  cmake -S "$repo_root" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVPCEDNS_SANITIZE=ON >/dev/null || die "cmake configure (sanitizers) failed"
+  cmake --build "$asan_dir" -j"$(nproc)" --target vpcedns || die "sanitizer build failed"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir "$asan_dir" --output-on-failure -R '^e2e\.'
+}
+
+# The libFuzzer target over the packet parser, decision core and relay, for
+# FUZZ_SECONDS (default 60). Crashing inputs land in $fuzz_dir/artifacts/.
+fuzz_test() {
+  local seconds=${FUZZ_SECONDS:-60}
+  say "building the libFuzzer target in $fuzz_dir"
+  CXX=clang++-14 cmake -S "$repo_root" -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVPCEDNS_FUZZ=ON -DVPCEDNS_TESTS=OFF >/dev/null || die "cmake configure (fuzz) failed"
+  cmake --build "$fuzz_dir" -j"$(nproc)" --target fuzz_handler || die "fuzz build failed"
+  local work="$fuzz_dir/corpus"
+  mkdir -p "$work" "$fuzz_dir/artifacts"
+  say "fuzzing for ${seconds}s (seeds: tests/fuzz/corpus)"
+  "$fuzz_dir/fuzz_handler" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/" \
+    "$work" "$repo_root/tests/fuzz/corpus" || die "fuzzing found a problem (input above)"
+}
+
 cmd_test() {
   ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
   build
   cd "$repo_root"
   ctest --test-dir "$build_dir" --output-on-failure "$@"
+  [[ ${SKIP_SANITIZERS:-0} == 1 ]] || sanitizer_test
+  [[ ${SKIP_FUZZ:-0} == 1 ]] || fuzz_test
 }
 
 main() {

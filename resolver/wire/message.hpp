@@ -181,7 +181,7 @@ class response_writer {
 //   last whole RRset that fits (RFC 2181 9). TC is set when answer or
 //   authority records had to go; dropping only additional records sets no TC.
 // Returns the new size, or 0 when the answer is unusable: shorter than a
-// header, records running past the end, or a question other than one
+// header, QR not set, records running past the end, or a question other than one
 // uncompressed name of the client's length (c-ares checked the name itself).
 // `answer` must be at least answer_len + max_ede_bytes + 11 bytes, or 65535.
 std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,

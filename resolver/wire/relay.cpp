@@ -127,8 +127,9 @@ std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_
   if (answer_len < header_size || answer_len > answer.size() || q.question_end == 0) return 0;
   uint8_t* h = answer.data();
   std::span<const uint8_t> pkt(h, answer_len);
-  // The question must be the client's, uncompressed, so offsets line up.
-  if (get16(h + 4) != 1 || skip_name(pkt, header_size) != header_size + q.qname_len ||
+  // A response (c-ares 1.18 does not check QR), whose question is the
+  // client's, uncompressed, so offsets line up.
+  if (!(h[2] & 0x80) || get16(h + 4) != 1 || skip_name(pkt, header_size) != header_size + q.qname_len ||
       answer_len < q.question_end)
     return 0;
   put16(h, q.id);

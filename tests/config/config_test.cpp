@@ -263,6 +263,46 @@ TEST_CASE("config: [server] threads and edns_udp_max, with defaults and ranges")
   });
 }
 
+TEST_CASE("config: [server] TCP limits, allow list and CHAOS, with defaults and ranges") {
+  // Each row: a [server] table. Without allow, loopback and every VPC cidr are allowed.
+  auto texts = [](const std::vector<view::cidr>& v) {
+    std::vector<std::string> out;
+    for (const auto& c : v) out.push_back(c.to_string());
+    return out;
+  };
+  run({
+      ok("defaults", "",
+         [&](const settings& s) {
+           CHECK(s.tcp_idle_timeout_ms == 10000);
+           CHECK(s.max_tcp_connections == 1024);
+           CHECK(s.chaos == settings::chaos_mode::refuse);
+           CHECK_FALSE(s.chaos_id.empty());
+           CHECK(texts(s.allow) ==
+                 std::vector<std::string>{"127.0.0.0/8", "::1/128", "192.0.2.0/24"});
+         }),
+      ok("set", "[server]\ntcp_idle_timeout_ms = 100\nmax_tcp_connections = 1\n"
+                "allow = [\"10.1.0.0/16\", \"fd00::/8\"]\nchaos = \"answer\"\nchaos_id = \"ns1\"\n",
+         [&](const settings& s) {
+           CHECK(s.tcp_idle_timeout_ms == 100);
+           CHECK(s.max_tcp_connections == 1);
+           CHECK(texts(s.allow) == std::vector<std::string>{"10.1.0.0/16", "fd00::/8"});
+           CHECK(s.chaos == settings::chaos_mode::answer);
+           CHECK(s.chaos_id == "ns1");
+         }),
+      bad("idle too short", "[server]\ntcp_idle_timeout_ms = 99\n",
+          "t.toml:2: server.tcp_idle_timeout_ms = 99: must be 100-600000"),
+      bad("no connections", "[server]\nmax_tcp_connections = 0\n",
+          "t.toml:2: server.max_tcp_connections = 0: must be 1-65535"),
+      bad("empty allow", "[server]\nallow = []\n", "t.toml:2: server.allow = []: must not be empty"),
+      bad("bad cidr", "[server]\nallow = [\"10.0.0.0/33\"]\n",
+          "t.toml:2: server.allow[0] = \"10.0.0.0/33\""),
+      bad("chaos mode", "[server]\nchaos = \"hide\"\n",
+          "t.toml:2: server.chaos = \"hide\": allowed: \"answer\", \"refuse\""),
+      bad("chaos_id empty", "[server]\nchaos_id = \"\"\n",
+          "server.chaos_id = \"\": must be 1-255 characters"),
+  });
+}
+
 TEST_CASE("config: unknown keys are errors naming the key, line and the allowed keys") {
   // Each row: one misspelt key at some level; the error suggests the close match.
   run({

@@ -374,8 +374,37 @@ expect_soa() { r_expect "SOA in authority, TTL <= MINIMUM" soa_ok; }
 
 expect_qname() { r_expect "question echoes '$1'" test "$R_QUESTION" = "$1"; }
 
+# Stops every process we started, gracefully (SIGTERM, then wait), so that a
+# sanitizer build writes its exit-time reports (leaks) before they are read.
+stop_all() {
+  local pid
+  for pid in "${E2E_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${E2E_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+}
+
+# Fails the test when a daemon log holds an AddressSanitizer, LeakSanitizer or
+# UndefinedBehaviorSanitizer report (tools/dev.sh test runs the e2e tests
+# against such a build too).
+expect_no_sanitizer_reports() {
+  local logs
+  logs=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_TMP"/*.log \
+    2>/dev/null)
+  if [[ -z $logs ]]; then
+    pass "daemon logs: no sanitizer reports"
+  else
+    fail "daemon logs: no sanitizer reports" "$(grep -h -A 30 -E \
+      'ERROR: (Address|Leak)Sanitizer|runtime error:' $logs | head -n 60)"
+  fi
+}
+
 # Prints the totals; exits non-zero if anything failed (or nothing ran).
 finish() {
+  stop_all
+  expect_no_sanitizer_reports
   if ((E2E_FAILED > 0)) && [[ -n ${DAEMON_LOG:-} && -f $DAEMON_LOG ]]; then
     echo "--- last lines of the daemon log ($DAEMON_LOG)"
     tail -n 40 "$DAEMON_LOG"

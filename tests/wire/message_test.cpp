@@ -272,3 +272,151 @@ TEST_CASE("name_to_text: escapes special and non-printable octets") {
   auto v = raw({3, 'a', '.', 'b', 2, 0x01, ' ', 0});
   CHECK(wire::name_to_text(v) == "a\\.b.\\001\\032.");
 }
+
+namespace {
+
+// An upstream answer for "mixed.example." A built with ldns: `answers` A
+// records, `extra` additional A records, and an OPT with the given options.
+std::vector<uint8_t> upstream_answer(int answers, int extra, bool opt,
+                                     const std::vector<uint8_t>& opt_rdata = {}) {
+  std::vector<uint8_t> m = header(0x8180, 1, answers, 0, extra + (opt ? 1 : 0));
+  m[0] = 0x00;
+  m[1] = 0x63;
+  append(m, {5, 'm', 'i', 'x', 'e', 'd', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1});
+  for (int i = 0; i < answers; ++i)
+    append(m, {0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, i});
+  for (int i = 0; i < extra; ++i)
+    append(m, {1, 0x30 + i, 0xc0, 18, 0, 1, 0, 1, 0, 0, 0, 17, 0, 4, 10, 1, 0, i});  // distinct owners
+  if (opt) {
+    append(m, {0, 0, 41, 0x10, 0, 0, 0, 0x80, 0});
+    m.push_back(static_cast<uint8_t>(opt_rdata.size() >> 8));
+    m.push_back(static_cast<uint8_t>(opt_rdata.size()));
+    m.insert(m.end(), opt_rdata.begin(), opt_rdata.end());
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("relay_upstream_answer: the upstream's OPT is replaced by ours, EDE kept") {
+  // Upstream OPT: size 4096, DO, a cookie (10) and an EDE 22 "down": only the EDE survives.
+  std::vector<uint8_t> opts = {0, 10, 0, 2, 'c', 'k', 0, 15, 0, 6, 0, 22, 'd', 'o', 'w', 'n'};
+  auto client = make_query("MiXeD.example.", LDNS_RR_TYPE_A,
+                           {.id = 4242, .edns = true, .udp_size = 4096, .do_bit = false});
+  wire::query q;
+  REQUIRE(wire::parse_query(client, q) == wire::parse_status::ok);
+  auto up = upstream_answer(2, 0, true, opts);
+  std::vector<uint8_t> buf(65535);
+  std::copy(up.begin(), up.end(), buf.begin());
+  std::size_t n = wire::relay_upstream_answer(buf, up.size(), q, client, 1232, 1232);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 4242);
+  CHECK(ldns_pkt_ancount(p.get()) == 2);
+  CHECK(ldns_pkt_edns_udp_size(p.get()) == 1232);
+  CHECK_FALSE(ldns_pkt_edns_do(p.get()));  // the client's DO, not the upstream's
+  ldns_rdf* data = ldns_pkt_edns_data(p.get());
+  REQUIRE(data);
+  std::vector<uint8_t> got(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+  CHECK(got == std::vector<uint8_t>{0, 15, 0, 6, 0, 22, 'd', 'o', 'w', 'n'});
+
+  // A client without EDNS gets no OPT at all.
+  auto plain = make_query("MiXeD.example.", LDNS_RR_TYPE_A, {.id = 4242});
+  REQUIRE(wire::parse_query(plain, q) == wire::parse_status::ok);
+  std::copy(up.begin(), up.end(), buf.begin());
+  n = wire::relay_upstream_answer(buf, up.size(), q, plain, 512, 1232);
+  p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK_FALSE(ldns_pkt_edns(p.get()));
+  CHECK(ldns_pkt_arcount(p.get()) == 0);
+}
+
+TEST_CASE("relay_upstream_answer: dropping only additional records sets no TC (RFC 2181 9)") {
+  auto client = make_query("MiXeD.example.", LDNS_RR_TYPE_A, {.id = 4242});
+  wire::query q;
+  REQUIRE(wire::parse_query(client, q) == wire::parse_status::ok);
+  auto up = upstream_answer(3, 40, false);  // 40 * 18 bytes of glue: over 512
+  REQUIRE(up.size() > 512);
+  std::vector<uint8_t> buf(65535);
+  std::copy(up.begin(), up.end(), buf.begin());
+  std::size_t n = wire::relay_upstream_answer(buf, up.size(), q, client, 512, 1232);
+  CHECK(n <= 512);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK_FALSE(ldns_pkt_tc(p.get()));
+  CHECK(ldns_pkt_ancount(p.get()) == 3);
+  // The additional RRsets have one owner each: as many whole ones as fit.
+  CHECK(ldns_pkt_arcount(p.get()) == (512 - (12 + 19 + 3 * 16)) / 18);
+}
+
+TEST_CASE("relay_upstream_answer: an RRset that does not fit is left out whole, with TC") {
+  auto client = make_query("MiXeD.example.", LDNS_RR_TYPE_A, {.id = 4242});
+  wire::query q;
+  REQUIRE(wire::parse_query(client, q) == wire::parse_status::ok);
+  auto up = upstream_answer(40, 0, false);  // one RRset of 40 A: 671 bytes
+  std::vector<uint8_t> buf(65535);
+  std::copy(up.begin(), up.end(), buf.begin());
+  std::size_t n = wire::relay_upstream_answer(buf, up.size(), q, client, 512, 1232);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_tc(p.get()));
+  CHECK(ldns_pkt_ancount(p.get()) == 0);  // never a part of the RRset
+}
+
+TEST_CASE("relay_upstream_answer: unusable answers are refused, never read past the end") {
+  auto client = make_query("MiXeD.example.", LDNS_RR_TYPE_A, {.id = 4242});
+  wire::query q;
+  REQUIRE(wire::parse_query(client, q) == wire::parse_status::ok);
+  std::vector<uint8_t> buf(65535);
+  auto relay = [&](std::vector<uint8_t> up) {
+    std::copy(up.begin(), up.end(), buf.begin());
+    return wire::relay_upstream_answer(buf, up.size(), q, client, 512, 1232);
+  };
+  auto good = upstream_answer(2, 0, false);
+  CHECK(relay(good) == good.size());
+  auto cut = good;
+  cut.resize(cut.size() - 3);  // last record runs past the end
+  CHECK(relay(cut) == 0);
+  auto lie = good;
+  lie[7] = 5;  // ANCOUNT 5, two records
+  CHECK(relay(lie) == 0);
+  auto other = good;
+  other[12] = 4;  // question "mixe" + garbage: another length
+  CHECK(relay(other) == 0);
+  CHECK(relay({1, 2, 3}) == 0);
+}
+
+TEST_CASE("read_name_lower: follows backward pointers, refuses loops and forward pointers") {
+  std::array<uint8_t, wire::max_name_wire> out;
+  auto m = raw({3, 'W', 'w', 'W', 0, 1, 'a', 0xc0, 0});
+  CHECK(wire::read_name_lower(m, 5, out) == 7);
+  CHECK(std::string(out.begin(), out.begin() + 7) == std::string("\x01" "a\x03www\x00", 7));
+  CHECK(wire::read_name_lower(raw({0xc0, 0}), 0, out) == 0);     // points at itself
+  CHECK(wire::read_name_lower(raw({0xc0, 2, 0}), 0, out) == 0);  // forward
+  CHECK(wire::read_name_lower(raw({0, 0xc0, 1, 0xc0, 1}), 3, out) == 0);  // loop via 1
+  CHECK(wire::read_name_lower(raw({3, 'a'}), 0, out) == 0);
+}
+
+TEST_CASE("response_writer: an EDE option goes into the OPT, only when the query had EDNS") {
+  auto pkt = make_query("example.com.", LDNS_RR_TYPE_A, {.edns = true});
+  wire::query q;
+  REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
+  std::array<uint8_t, 512> buf;
+  wire::response_writer w(buf, 512);
+  w.begin(q, pkt, wire::rcode::servfail, false);
+  w.set_ede(wire::ede::network_error, "down");
+  std::size_t n = w.finish(q, 1232);
+  auto p = parse(buf.data(), n);
+  REQUIRE(p);
+  ldns_rdf* data = ldns_pkt_edns_data(p.get());
+  REQUIRE(data);
+  std::vector<uint8_t> got(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+  CHECK(got == std::vector<uint8_t>{0, 15, 0, 6, 0, 23, 'd', 'o', 'w', 'n'});
+
+  auto plain = make_query("example.com.", LDNS_RR_TYPE_A);
+  REQUIRE(wire::parse_query(plain, q) == wire::parse_status::ok);
+  w.begin(q, plain, wire::rcode::servfail, false);
+  w.set_ede(wire::ede::network_error, "down");
+  n = w.finish(q, 1232);
+  CHECK(n == plain.size());  // header and question only
+}
