@@ -123,7 +123,7 @@ fuzz_test() {
   local work="$fuzz_dir/corpus"
   mkdir -p "$work" "$fuzz_dir/artifacts"
   say "fuzzing for ${seconds}s (seeds: tests/fuzz/corpus)"
-  "$fuzz_dir/fuzz_handler" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$fuzz_dir/tests/fuzz/fuzz_handler" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/" \
     "$work" "$repo_root/tests/fuzz/corpus" || die "fuzzing found a problem (input above)"
 }

@@ -543,7 +543,8 @@ void reader::read_chaos(const toml::value& server, settings& s) {
 void reader::default_allow(settings& s) {
   if (allow_set_) return;
   std::string why;
-  for (const char* text : {"127.0.0.0/8", "::1/128"}) s.allow.push_back(*view::cidr::parse(text, &why));
+  for (const char* text : {"127.0.0.0/8", "::1/128"})
+    s.allow.push_back(*view::cidr::parse(text, &why));
   for (const auto& v : s.vpcs) s.allow.insert(s.allow.end(), v.cidrs.begin(), v.cidrs.end());
 }
 

@@ -83,7 +83,7 @@ struct settings {
   // hostname.bind: answered, or REFUSED (the default: do not tell the version).
   enum class chaos_mode { refuse, answer };
   chaos_mode chaos = chaos_mode::refuse;
-  std::string chaos_id;                        // id.server answer; default: the host name
+  std::string chaos_id;  // id.server answer; default: the host name
   std::vector<vpc> vpcs;
   std::vector<endpoint> endpoints;
   // Settings that were accepted but have no effect (e.g. private_dns_names while

@@ -45,10 +45,9 @@ decision badvers(const wire::query& q, std::span<const uint8_t> pkt, std::span<u
 std::string_view chaos_text(const wire::query& q, const limits& lim) {
   std::string_view name = q.lower_name();
   using namespace std::string_view_literals;
-  if (name == "\x07version\x04" "bind\x00"sv || name == "\x07version\x06server\x00"sv)
-    return chaos_version;
-  if (name == "\x02id\x06server\x00"sv || name == "\x08hostname\x04" "bind\x00"sv)
-    return lim.chaos_id;
+  // Wire form, octal escapes for the label lengths.
+  if (name == "\7version\4bind\0"sv || name == "\7version\6server\0"sv) return chaos_version;
+  if (name == "\2id\6server\0"sv || name == "\10hostname\4bind\0"sv) return lim.chaos_id;
   return {};
 }
 
@@ -99,8 +98,10 @@ decision handle(const zone::local_data& data, const limits& lim, std::span<const
   switch (st) {
     case wire::parse_status::formerr: return error(wire::rcode::formerr, q, pkt, out, lim);
     case wire::parse_status::notimp: return error(wire::rcode::notimp, q, pkt, out, lim);
-    case wire::parse_status::badvers: return badvers(q, pkt, out, lim);
-    default: break;
+    case wire::parse_status::badvers:
+      return badvers(q, pkt, out, lim);
+    default:
+      break;
   }
 
   if (q.qclass == wire::klass::chaos) return chaos(q, pkt, out, lim, tcp);

@@ -28,9 +28,9 @@ struct decision {
 
 // Settings handle() needs, viewing into the config snapshot (which must outlive them).
 struct limits {
-  uint16_t edns_udp_max = 1232;         // largest UDP answer we send (server.edns_udp_max)
-  std::span<const view::cidr> allow;    // clients answered; others REFUSED (server.allow)
-  bool chaos_answer = false;            // server.chaos = "answer"
+  uint16_t edns_udp_max = 1232;           // largest UDP answer we send (server.edns_udp_max)
+  std::span<const view::cidr> allow;      // clients answered; others REFUSED (server.allow)
+  bool chaos_answer = false;              // server.chaos = "answer"
   std::string_view chaos_id = "vpcedns";  // server.chaos_id
 };
 

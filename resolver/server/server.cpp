@@ -174,9 +174,12 @@ struct server::worker {
   limits lim() { return limits_from(*current().settings); }
 
   void count(const decision& d) {
-    if (d.what == decision::action::drop) ++counts.dropped;
-    else if (d.rc == wire::rcode::formerr) ++counts.formerr;
-    else if (d.rc == wire::rcode::refused) ++counts.refused;
+    if (d.what == decision::action::drop)
+      ++counts.dropped;
+    else if (d.rc == wire::rcode::formerr)
+      ++counts.formerr;
+    else if (d.rc == wire::rcode::refused)
+      ++counts.refused;
   }
 
   // ---- query log ----
@@ -267,11 +270,19 @@ struct server::worker {
                              const std::vector<uint8_t>& client, bool tcp, decision& d) {
     upstream_failure why = upstream_failure::none;
     switch (r.st) {
-      case forward::status::cancelled: return 0;
-      case forward::status::answered: break;
-      case forward::status::timeout: why = upstream_failure::timeout; break;
-      case forward::status::unreachable: why = upstream_failure::unreachable; break;
-      default: why = upstream_failure::bad_answer; break;
+      case forward::status::cancelled:
+        return 0;
+      case forward::status::answered:
+        break;
+      case forward::status::timeout:
+        why = upstream_failure::timeout;
+        break;
+      case forward::status::unreachable:
+        why = upstream_failure::unreachable;
+        break;
+      default:
+        why = upstream_failure::bad_answer;
+        break;
     }
     relayed out = relay_answer(r.answer, why, q, client, tcp, lim(), tx);
     if (why == upstream_failure::none && std::string_view(out.source) == "bad_answer")
@@ -303,8 +314,8 @@ struct server::worker {
         sock.close(ec);
         continue;
       }
-      auto c = std::make_shared<tcp_conn>(
-          std::move(sock), std::chrono::milliseconds(settings.tcp_idle_timeout_ms));
+      auto c = std::make_shared<tcp_conn>(std::move(sock),
+                                          std::chrono::milliseconds(settings.tcp_idle_timeout_ms));
       conns.remove_if([](const auto& w) { return w.expired(); });
       conns.push_back(c);
       asio::co_spawn(io, tcp_session(c), asio::detached);
@@ -394,10 +405,11 @@ struct server::worker {
   }
 
   void finish() {
-    log->info("worker stopped index={} dropped={} formerr={} refused={} tcp_closed={} "
-              "tcp_over_limit={}",
-              index, counts.dropped, counts.formerr, counts.refused, counts.tcp_closed,
-              counts.tcp_over_limit);
+    log->info(
+        "worker stopped index={} dropped={} formerr={} refused={} tcp_closed={} "
+        "tcp_over_limit={}",
+        index, counts.dropped, counts.formerr, counts.refused, counts.tcp_closed,
+        counts.tcp_over_limit);
     boost::system::error_code ignored;
     for (auto& l : udp) l.sock.close(ignored);
     for (auto& w : conns)

@@ -10,14 +10,12 @@ namespace {
 // One pass over the records of a message: where each starts and ends.
 struct rr_walk {
   std::span<const uint8_t> pkt;
-  std::size_t pos;       // start of the next record
-  unsigned index = 0;    // records passed so far
-  unsigned counts[3];    // records per section, from the header
+  std::size_t pos;     // start of the next record
+  unsigned index = 0;  // records passed so far
+  unsigned counts[3];  // records per section, from the header
 
   unsigned total() const { return counts[0] + counts[1] + counts[2]; }
-  int section() const {
-    return index < counts[0] ? 0 : index < counts[0] + counts[1] ? 1 : 2;
-  }
+  int section() const { return index < counts[0] ? 0 : index < counts[0] + counts[1] ? 1 : 2; }
   // The record at `pos`: its owner end, type, class and end. False when it
   // runs past the end of the message.
   bool next(std::size_t& owner_end, std::size_t& end) const {
@@ -77,8 +75,8 @@ std::size_t scan(std::span<const uint8_t> pkt, std::size_t question_end, upstrea
 
 // Whether the record at `b` belongs to the same RRset as the one at `a`:
 // same owner (ignoring case and compression), type and class.
-bool same_rrset(std::span<const uint8_t> pkt, std::size_t a, std::size_t a_owner_end,
-                std::size_t b, std::size_t b_owner_end) {
+bool same_rrset(std::span<const uint8_t> pkt, std::size_t a, std::size_t a_owner_end, std::size_t b,
+                std::size_t b_owner_end) {
   if (std::memcmp(pkt.data() + a_owner_end, pkt.data() + b_owner_end, 4) != 0) return false;
   std::array<uint8_t, max_name_wire> na, nb;
   std::size_t la = read_name_lower(pkt, a, na), lb = read_name_lower(pkt, b, nb);
@@ -86,8 +84,8 @@ bool same_rrset(std::span<const uint8_t> pkt, std::size_t a, std::size_t a_owner
 }
 
 struct cut {
-  std::size_t end;      // bytes kept
-  unsigned counts[3];   // records kept per section
+  std::size_t end;     // bytes kept
+  unsigned counts[3];  // records kept per section
 };
 
 // The longest run of whole RRsets, from the first record, that ends within
@@ -121,16 +119,16 @@ cut whole_rrsets(std::span<const uint8_t> pkt, std::size_t question_end, unsigne
 
 }  // namespace
 
-std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,
-                                  const query& q, std::span<const uint8_t> client_pkt,
-                                  std::size_t limit, uint16_t our_udp_size) {
+std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len, const query& q,
+                                  std::span<const uint8_t> client_pkt, std::size_t limit,
+                                  uint16_t our_udp_size) {
   if (answer_len < header_size || answer_len > answer.size() || q.question_end == 0) return 0;
   uint8_t* h = answer.data();
   std::span<const uint8_t> pkt(h, answer_len);
   // A response (c-ares 1.18 does not check QR), whose question is the
   // client's, uncompressed, so offsets line up.
-  if (!(h[2] & 0x80) || get16(h + 4) != 1 || skip_name(pkt, header_size) != header_size + q.qname_len ||
-      answer_len < q.question_end)
+  if (!(h[2] & 0x80) || get16(h + 4) != 1 ||
+      skip_name(pkt, header_size) != header_size + q.qname_len || answer_len < q.question_end)
     return 0;
   put16(h, q.id);
   // Restore the client's letter case (0x20 clients check it); c-ares already
@@ -151,8 +149,8 @@ std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_
   std::size_t len = c.end;
   unsigned additional = c.counts[2];
   if (q.edns) {
-    len += write_opt(h + len, our_udp_size, q.edns_do, opt.ext_rcode,
-                     {opt.ede.data(), opt.ede_len});
+    len +=
+        write_opt(h + len, our_udp_size, q.edns_do, opt.ext_rcode, {opt.ede.data(), opt.ede_len});
     ++additional;
   }
   put16(h + 6, static_cast<uint16_t>(c.counts[0]));

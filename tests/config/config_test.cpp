@@ -280,8 +280,9 @@ TEST_CASE("config: [server] TCP limits, allow list and CHAOS, with defaults and 
            CHECK(texts(s.allow) ==
                  std::vector<std::string>{"127.0.0.0/8", "::1/128", "192.0.2.0/24"});
          }),
-      ok("set", "[server]\ntcp_idle_timeout_ms = 100\nmax_tcp_connections = 1\n"
-                "allow = [\"10.1.0.0/16\", \"fd00::/8\"]\nchaos = \"answer\"\nchaos_id = \"ns1\"\n",
+      ok("set",
+         "[server]\ntcp_idle_timeout_ms = 100\nmax_tcp_connections = 1\n"
+         "allow = [\"10.1.0.0/16\", \"fd00::/8\"]\nchaos = \"answer\"\nchaos_id = \"ns1\"\n",
          [&](const settings& s) {
            CHECK(s.tcp_idle_timeout_ms == 100);
            CHECK(s.max_tcp_connections == 1);
@@ -293,7 +294,8 @@ TEST_CASE("config: [server] TCP limits, allow list and CHAOS, with defaults and 
           "t.toml:2: server.tcp_idle_timeout_ms = 99: must be 100-600000"),
       bad("no connections", "[server]\nmax_tcp_connections = 0\n",
           "t.toml:2: server.max_tcp_connections = 0: must be 1-65535"),
-      bad("empty allow", "[server]\nallow = []\n", "t.toml:2: server.allow = []: must not be empty"),
+      bad("empty allow", "[server]\nallow = []\n",
+          "t.toml:2: server.allow = []: must not be empty"),
       bad("bad cidr", "[server]\nallow = [\"10.0.0.0/33\"]\n",
           "t.toml:2: server.allow[0] = \"10.0.0.0/33\""),
       bad("chaos mode", "[server]\nchaos = \"hide\"\n",

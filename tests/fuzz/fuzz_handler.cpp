@@ -89,8 +89,8 @@ view::ip_address client_of(uint8_t mode) {
 std::vector<uint8_t> client_query(bool edns) {
   // www.Example.test A, RD, optionally EDNS 1232 with DO.
   std::vector<uint8_t> q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, uint8_t(edns ? 1 : 0)};
-  const uint8_t name[] = {3, 'w', 'w', 'w', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e',
-                          's', 't', 0, 0, 1, 0, 1};
+  const uint8_t name[] = {3,   'w', 'w', 'w', 7,   'E', 'x', 'a', 'm', 'p', 'l',
+                          'e', 4,   't', 'e', 's', 't', 0,   0,   1,   0,   1};
   q.insert(q.end(), name, name + sizeof name);
   if (edns) q.insert(q.end(), {0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0});
   return q;
@@ -119,8 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   std::vector<uint8_t> client = client_query(mode & 16);
   wire::query q;
   require(wire::parse_query(client, q) == wire::parse_status::ok);
-  server::relayed r = server::relay_answer(msg, server::upstream_failure::none, q, client, tcp,
-                                           f.lim, out);
+  server::relayed r =
+      server::relay_answer(msg, server::upstream_failure::none, q, client, tcp, f.lim, out);
   require_well_formed(out.data(), r.size);
   require(wire::get16(out.data()) == 0x1234);
   require(tcp || r.size <= q.udp_limit(f.lim.edns_udp_max));

@@ -31,7 +31,9 @@ enis = [{ az = "us-east-1a", ipv4 = "10.0.1.10" }]
                              "t.toml");
 }
 
-view::ip_address ip(const char* text) { return *view::ip_address::parse(text); }
+view::ip_address ip(const char* text) {
+  return *view::ip_address::parse(text);
+}
 
 // One query through handle() with the given [server] table.
 struct run {
@@ -69,10 +71,10 @@ TEST_CASE("handle: by default loopback and the VPCs are answered, others REFUSED
   REQUIRE(p);
   CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_REFUSED);
   CHECK(ldns_pkt_ancount(p.get()) == 0);
-  CHECK(ede_of(p.get()) == std::vector<uint8_t>{0, 15, 0, 28, 0, 18, 'c', 'l', 'i', 'e', 'n',
-                                                't', ' ', 'n', 'o', 't', ' ', 'i', 'n', ' ', 's',
-                                                'e', 'r', 'v', 'e', 'r', '.', 'a', 'l', 'l', 'o',
-                                                'w'});
+  CHECK(ede_of(p.get()) == std::vector<uint8_t>{0,   15,  0,   28,  0,   18,  'c', 'l',
+                                                'i', 'e', 'n', 't', ' ', 'n', 'o', 't',
+                                                ' ', 'i', 'n', ' ', 's', 'e', 'r', 'v',
+                                                'e', 'r', '.', 'a', 'l', 'l', 'o', 'w'});
   // Even names vpcedns owns are refused to outsiders.
   auto vpce = test::make_query("vpce-0a1b2c3d4e5f60718-abcd1234.sqs.us-east-1.vpce.amazonaws.com.",
                                LDNS_RR_TYPE_A);
@@ -156,9 +158,9 @@ TEST_CASE("relay_answer: upstream failures are SERVFAIL with the EDE saying why"
     server::upstream_failure why;
     uint8_t code;
   };
-  for (auto [why, code] : {row{server::upstream_failure::timeout, 22},
-                           row{server::upstream_failure::unreachable, 23},
-                           row{server::upstream_failure::bad_answer, 0}}) {
+  for (auto [why, code] :
+       {row{server::upstream_failure::timeout, 22}, row{server::upstream_failure::unreachable, 23},
+        row{server::upstream_failure::bad_answer, 0}}) {
     auto out = server::relay_answer({}, why, q, pkt, false, lim, r.out);
     auto p = test::parse(r.out.data(), out.size);
     REQUIRE(p);

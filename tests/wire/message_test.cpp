@@ -286,7 +286,8 @@ std::vector<uint8_t> upstream_answer(int answers, int extra, bool opt,
   for (int i = 0; i < answers; ++i)
     append(m, {0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, i});
   for (int i = 0; i < extra; ++i)
-    append(m, {1, 0x30 + i, 0xc0, 18, 0, 1, 0, 1, 0, 0, 0, 17, 0, 4, 10, 1, 0, i});  // distinct owners
+    append(m,
+           {1, 0x30 + i, 0xc0, 18, 0, 1, 0, 1, 0, 0, 0, 17, 0, 4, 10, 1, 0, i});  // distinct owners
   if (opt) {
     append(m, {0, 0, 41, 0x10, 0, 0, 0, 0x80, 0});
     m.push_back(static_cast<uint8_t>(opt_rdata.size() >> 8));
@@ -390,9 +391,11 @@ TEST_CASE("read_name_lower: follows backward pointers, refuses loops and forward
   std::array<uint8_t, wire::max_name_wire> out;
   auto m = raw({3, 'W', 'w', 'W', 0, 1, 'a', 0xc0, 0});
   CHECK(wire::read_name_lower(m, 5, out) == 7);
-  CHECK(std::string(out.begin(), out.begin() + 7) == std::string("\x01" "a\x03www\x00", 7));
-  CHECK(wire::read_name_lower(raw({0xc0, 0}), 0, out) == 0);     // points at itself
-  CHECK(wire::read_name_lower(raw({0xc0, 2, 0}), 0, out) == 0);  // forward
+  CHECK(std::string(out.begin(), out.begin() + 7) == std::string("\x01"
+                                                                 "a\x03www\x00",
+                                                                 7));
+  CHECK(wire::read_name_lower(raw({0xc0, 0}), 0, out) == 0);              // points at itself
+  CHECK(wire::read_name_lower(raw({0xc0, 2, 0}), 0, out) == 0);           // forward
   CHECK(wire::read_name_lower(raw({0, 0xc0, 1, 0xc0, 1}), 3, out) == 0);  // loop via 1
   CHECK(wire::read_name_lower(raw({3, 'a'}), 0, out) == 0);
 }

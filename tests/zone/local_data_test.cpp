@@ -57,7 +57,7 @@ answer ask(const zone::local_data& data, const std::string& name, ldns_rr_type t
   auto pkt = test::make_query(name, type, o);
   wire::query q;
   static const std::vector<view::cidr> everyone = {*view::cidr::parse("0.0.0.0/0", nullptr),
-                                                    *view::cidr::parse("::/0", nullptr)};
+                                                   *view::cidr::parse("::/0", nullptr)};
   server::limits lim;
   lim.allow = everyone;
   auto d = server::handle(data, lim, pkt, ip(src), tcp, out, q);
