@@ -107,6 +107,12 @@ void log_summary(const config::settings& s, const zone::local_data& data,
             s.forward.use_resolv_conf ? " (from /etc/resolv.conf)" : "", s.forward.timeout_ms,
             s.forward.attempts);
   log->info("{} worker thread{}", s.threads, s.threads == 1 ? "" : "s");
+  std::string allow;
+  for (const auto& c : s.allow) allow += (allow.empty() ? "" : ",") + c.to_string();
+  log->info("clients allowed {} (others REFUSED) chaos={} tcp_idle_timeout_ms={} "
+            "max_tcp_connections={}",
+            allow, s.chaos == config::settings::chaos_mode::answer ? "answer" : "refuse",
+            s.tcp_idle_timeout_ms, s.max_tcp_connections);
 }
 
 int run(const options& o) {
