@@ -19,6 +19,8 @@ readonly BUILD_DEPS=(build-essential cmake pkg-config libc-ares-dev libldns-dev
 readonly TEST_DEPS=(bind9-dnsutils knot-dnsutils ldnsutils unbound iproute2 python3
                     clang-14 libclang-rt-14-dev)
 
+caller_dir=$PWD
+readonly caller_dir
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly repo_root
 readonly build_dir="$repo_root/build"
@@ -97,6 +99,8 @@ cmd_run() {
   [[ ${1:-} == -- ]] && shift
   build
   say "starting $build_dir/vpcedns $*"
+  # Back to the caller's directory, so a relative --config path means what they typed.
+  cd "$caller_dir"
   exec "$build_dir/vpcedns" "$@"
 }
 

@@ -838,7 +838,47 @@ settings load_file(const std::string& path) {
   return load_string(text, path);
 }
 
+namespace {
+
+// toml11 parses arrays and inline tables recursively, so a file nested a few
+// thousand levels deep overflows the stack. No config needs more than a few
+// levels: refuse anything deeper than this before toml11 sees it.
+constexpr int max_nesting = 32;
+
+// Returns the line where nesting first exceeds max_nesting, or 0. Skips
+// strings (basic, literal, multi-line) and comments.
+std::size_t too_deep_line(std::string_view t) {
+  int depth = 0;
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '#') {
+      while (i + 1 < t.size() && t[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      bool multi = t.substr(i, 3) == std::string(3, c);
+      std::string_view close = multi ? t.substr(i, 3) : t.substr(i, 1);
+      for (i += close.size(); i < t.size() && t.substr(i, close.size()) != close; ++i) {
+        if (t[i] == '\n') ++line;
+        if (c == '"' && t[i] == '\\') ++i;  // escaped character in a basic string
+      }
+      i += close.size() - 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_nesting) return line;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 settings load_string(std::string_view text, const std::string& name) {
+  if (std::size_t line = too_deep_line(text))
+    throw error(name + ":" + std::to_string(line) + ": arrays or inline tables nested more than " +
+                std::to_string(max_nesting) + " levels deep; flatten the value");
   toml::value root;
   try {
     std::istringstream in{std::string(text)};

@@ -758,3 +758,22 @@ TEST_CASE("services: reversed_labels reverses dot-separated labels") {
   CHECK(config::reversed_labels("execute-api") == "execute-api");
   CHECK(config::reversed_labels("") == "");
 }
+
+TEST_CASE("config: deeply nested values are refused before toml11 recurses into them") {
+  // 10000 nested arrays would overflow toml11's recursive parser (a crash);
+  // brackets inside strings and comments do not count.
+  std::string deep = "[listen]\naddresses = [\"127.0.0.1:5300\"]\nx = " + std::string(10000, '[') +
+                     std::string(10000, ']') + "\n";
+  try {
+    config::load_string(deep, "deep.toml");
+    FAIL("expected an error");
+  } catch (const config::error& e) {
+    CHECK(std::string(e.what()).find("deep.toml:3: arrays or inline tables nested") !=
+          std::string::npos);
+  }
+  std::string strings = "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"
+                        "[listen]\naddresses = [\"127.0.0.1:5300\"]\n"
+                        "[log]\nlevel = \"info\" # " + std::string(40, '{') + "\n"
+                        "[[vpc]]\nname = \"a\"\ncidrs = ['10.0.0.0/8']\n";
+  CHECK_NOTHROW(config::load_string(strings, "strings.toml"));
+}
