@@ -1,111 +1,110 @@
-// vpcedns: wiring only. Flags, config, build the objects, run the io_context.
+// vpcedns: wiring only. Subcommands, flags, config, build the objects, run.
 #include "config/config.hpp"
+#include "control/runtime.hpp"
+#include "control/socket.hpp"
 #include "log/log.hpp"
 #include "server/server.hpp"
-#include "zone/local_data.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
-#include <cstring>
+#include <cstdlib>
 #include <functional>
-#include <thread>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 namespace {
 
 using namespace vpcedns;
 
 constexpr const char* usage =
-    "usage: vpcedns [--config FILE] [--log-level LEVEL]\n"
+    "usage: vpcedns [--config FILE] [--log-level LEVEL]     run the daemon\n"
+    "       vpcedns check [--config FILE]                   validate config and zones, print\n"
+    "                                                       what would be served, exit 1 on error\n"
+    "       vpcedns ctl [--socket PATH | --config FILE] COMMAND\n"
+    "           status                                      listeners, VPCs, endpoints, zones,\n"
+    "                                                       upstreams and counters\n"
+    "           private-dns <endpoint-id|all> <on|off>      until the next reload or restart\n"
+    "           reload                                      re-read config and zones (= SIGHUP)\n"
     "       vpcedns --version | --help\n"
     "\n"
-    "Split-horizon DNS resolver that answers AWS VPC interface endpoint names\n"
-    "privately for clients inside configured VPC CIDRs and forwards the rest.\n"
+    "Split-horizon DNS resolver that answers AWS VPC interface endpoint names and\n"
+    "private hosted zones for clients inside configured VPC CIDRs and forwards the rest.\n"
     "Without --config it runs on the built-in default (config/vpcedns.toml).\n";
 
+// SIGTERM waits at most this long for forwarded queries (systemd waits 90 s).
+constexpr std::chrono::milliseconds max_drain{30000};
+
 struct options {
+  std::string command = "run";  // run, check, ctl
   std::optional<std::string> config;
   std::optional<std::string> log_level;
+  std::optional<std::string> socket;
+  std::vector<std::string> words;  // ctl's command
 };
 
 // Returns nullopt after printing help/version or a usage error (exit code in *rc).
 std::optional<options> parse_args(int argc, char** argv, int* rc) {
   options o;
-  for (int i = 1; i < argc; ++i) {
+  int i = 1;
+  if (argc > 1 && (std::string(argv[1]) == "check" || std::string(argv[1]) == "ctl"))
+    o.command = argv[i++];
+  for (; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&](const char* flag) -> std::optional<std::string> {
+    auto value = [&](std::optional<std::string>& into) {
       if (i + 1 >= argc) {
-        std::cerr << "vpcedns: " << flag << " needs a value\n" << usage;
-        return std::nullopt;
+        std::cerr << "vpcedns: " << a << " needs a value\n" << usage;
+        return false;
       }
-      return std::string(argv[++i]);
+      into = argv[++i];
+      return true;
     };
+    bool ok = true;
     if (a == "--help" || a == "-h") {
       std::cout << usage;
-      *rc = 0;
-      return std::nullopt;
+      return *rc = 0, std::nullopt;
     } else if (a == "--version") {
       std::cout << "vpcedns " VPCEDNS_VERSION "\n";
-      *rc = 0;
-      return std::nullopt;
+      return *rc = 0, std::nullopt;
     } else if (a == "--config" || a == "-c") {
-      if (!(o.config = value("--config"))) return *rc = 2, std::nullopt;
-    } else if (a == "--log-level") {
-      if (!(o.log_level = value("--log-level"))) return *rc = 2, std::nullopt;
+      ok = value(o.config);
+    } else if (a == "--log-level" && o.command == "run") {
+      ok = value(o.log_level);
+    } else if (a == "--socket" && o.command == "ctl") {
+      ok = value(o.socket);
+    } else if (o.command == "ctl" && !a.starts_with("-")) {
+      o.words.push_back(a);
     } else {
       std::cerr << "vpcedns: unknown argument '" << a << "'\n" << usage;
-      *rc = 2;
-      return std::nullopt;
+      ok = false;
     }
+    if (!ok) return *rc = 2, std::nullopt;
   }
   return o;
 }
 
-// An upstream that is one of our own listen addresses (or our port on a
-// wildcard listener, reached via loopback) would send queries back to us.
-std::optional<std::string> find_forwarding_loop(const config::settings& s,
-                                                const std::vector<view::socket_address>& ups) {
-  for (const auto& up : ups) {
-    for (const auto& l : s.listen) {
-      bool wildcard = l.addr.bytes == std::array<uint8_t, 16>{} && l.addr.fam == up.addr.fam;
-      bool loopback_up = up.addr.is_v4() ? up.addr.bytes[0] == 127
-                                         : up.addr == *view::ip_address::parse("::1");
-      if (up.port == l.port && (up.addr == l.addr || (wildcard && loopback_up)))
-        return "upstream " + up.to_string() + " is vpcedns's own listen address " +
-               l.to_string() + ": that is a forwarding loop. Set [forward] upstreams to a "
-               "real resolver (when empty, /etc/resolv.conf is used and must not point "
-               "at vpcedns itself)";
-    }
-  }
-  return std::nullopt;
+std::string control_socket(const config::settings& s) {
+  return s.control.socket.empty()
+             ? config::default_control_socket(::geteuid(), [](const char* n) -> const char* {
+                 return std::getenv(n);
+               })
+             : s.control.socket;
 }
 
 void log_summary(const config::settings& s, const zone::local_data& data,
                  const std::vector<view::socket_address>& upstreams) {
   auto log = vpcedns::log::get("main");
   log->info("vpcedns {} starting, config {}", VPCEDNS_VERSION, s.source);
-  for (const auto& l : s.listen) log->info("listening on {} (udp, tcp)", l.to_string());
-  for (std::size_t i = 0; i < s.vpcs.size(); ++i) {
-    std::string cidrs;
-    for (const auto& c : s.vpcs[i].cidrs) cidrs += (cidrs.empty() ? "" : ",") + c.to_string();
-    log->info("vpc {} cidrs={} local_names={}", s.vpcs[i].name, cidrs,
-              data.names_in(static_cast<view::view_id>(i + 1)));
-  }
-  for (const auto& e : s.endpoints) {
-    std::string names;
-    for (const auto& n : e.private_dns_names) names += (names.empty() ? "" : ",") + n;
-    log->info("endpoint {} service={} vpc={} private_dns={} enis={} names={}", e.id, e.service,
-              e.vpc, e.private_dns ? "on" : "off", e.enis.size(), names);
-  }
+  for (const auto& line : control::describe(s, data)) log->info("{}", line);
   std::string ups;
   for (const auto& u : upstreams) ups += (ups.empty() ? "" : ",") + u.to_string();
-  log->info("upstreams {}{} timeout_ms={} attempts={}", ups,
-            s.forward.use_resolv_conf ? " (from /etc/resolv.conf)" : "", s.forward.timeout_ms,
-            s.forward.attempts);
+  log->info("upstreams in use {}", ups);
   log->info("{} worker thread{}", s.threads, s.threads == 1 ? "" : "s");
   std::string allow;
   for (const auto& c : s.allow) allow += (allow.empty() ? "" : ",") + c.to_string();
@@ -115,53 +114,108 @@ void log_summary(const config::settings& s, const zone::local_data& data,
             s.tcp_idle_timeout_ms, s.max_tcp_connections);
 }
 
+// `vpcedns check`: everything startup checks, without sockets or c-ares.
+int check(const options& o) {
+  auto l = control::load(o.config);
+  auto snap = control::make_snapshot(l, {});
+  for (const auto& w : l.settings->warnings) std::cout << "warning: " << w << "\n";
+  for (const auto& line : control::describe(*l.settings, *snap->data)) std::cout << line << "\n";
+  for (const auto& z : *l.zones)
+    std::cout << "zone file " << z.path << ": " << z.apex_text << " " << z.records.size()
+              << " records" << (z.includes ? " (with $INCLUDE)" : "") << "\n";
+  std::cout << "control socket " << control_socket(*l.settings) << "\n";
+  std::cout << (o.config ? *o.config : "<embedded default>") << ": OK\n";
+  return 0;
+}
+
+// `vpcedns ctl`: one request to the running daemon.
+int ctl(const options& o) {
+  std::string line;
+  for (const auto& w : o.words) line += (line.empty() ? "" : " ") + w;
+  if (line.empty()) {
+    std::cerr << usage;
+    return 2;
+  }
+  std::string path;
+  if (o.socket) {
+    path = *o.socket;
+  } else {
+    config::settings s;
+    try {
+      s = o.config ? config::load_file(*o.config)
+                   : config::load_string(config::embedded_default(), "-");
+    } catch (const config::error& e) {
+      // A config being edited may be broken: the running daemon still has its socket.
+      std::cerr << "vpcedns ctl: cannot read [control] socket from the config, trying the "
+                   "default:\n"
+                << e.what() << "\n";
+    }
+    path = control_socket(s);
+  }
+  std::string why;
+  // A reload reads every zone file: give it time.
+  auto r = control::request(path, line, std::chrono::seconds(60), &why);
+  if (!r) {
+    std::cerr << "vpcedns ctl: " << path << ": " << why << " (is vpcedns running? --socket?)\n";
+    return 3;
+  }
+  (r->ok ? std::cout : std::cerr) << r->text;
+  return r->ok ? 0 : 1;
+}
+
 int run(const options& o) {
-  auto settings = std::make_shared<config::settings>(
-      o.config ? config::load_file(*o.config)
-               : config::load_string(config::embedded_default(), "<embedded default>"));
-  std::string level = o.log_level.value_or(settings->log_level);
+  auto first = control::load(o.config);
+  const config::settings& settings = *first.settings;
+  std::string level = o.log_level.value_or(settings.log_level);
   if (!vpcedns::log::set_level(level)) {
     std::cerr << "vpcedns: unknown log level '" << level
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
-  for (const auto& w : settings->warnings) vpcedns::log::get("config")->warn("{}", w);
-  auto data = zone::local_data::build(*settings);
-  server::state state(std::make_shared<server::snapshot>(server::snapshot{settings, data}));
+  for (const auto& w : settings.warnings) vpcedns::log::get("config")->warn("{}", w);
+  server::state state(control::make_snapshot(first, {}));
+  control::runtime rt(o.config, first, state, o.log_level.has_value());
 
   server::server srv(state);
   srv.start();
-  if (auto loop = find_forwarding_loop(*settings, srv.upstreams())) {
+  if (auto loop = control::find_forwarding_loop(settings, srv.upstreams())) {
     vpcedns::log::get("main")->error("{}", *loop);
     return 1;
   }
-  log_summary(*settings, *data, srv.upstreams());
+  log_summary(settings, *state.current()->data, srv.upstreams());
 
-  // Signals are taken on the main thread; the workers run on their own.
+  // Signals and control requests are taken on the main thread; the workers
+  // run on their own.
   boost::asio::io_context io(1);
+  control::control_server ctl_server(io, control_socket(settings),
+                                     [&rt](const std::string& req) { return rt.handle(req); });
+  vpcedns::log::get("main")->info("control socket {}", ctl_server.path());
+  rt.attach(&srv);
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          // TODO: reload config and zones on SIGHUP (issue #4); until then it is ignored.
-          vpcedns::log::get("main")->warn("SIGHUP: reload is not supported yet, ignoring");
+          vpcedns::log::get("main")->info("SIGHUP: reloading");
+          rt.reload();
           signals.async_wait(on_signal);
           return;
         }
         vpcedns::log::get("main")->info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        // Queries already forwarded may take one full upstream timeout cycle.
-        auto drain = std::chrono::milliseconds(settings->forward.timeout_ms *
-                                               settings->forward.attempts + 100);
-        srv.stop(drain);
+        // Queries already forwarded may take one full upstream timeout cycle
+        // (c-ares doubles the timeout on each pass through the list).
+        const auto& f = state.current()->settings->forward;
+        auto cycle = std::chrono::milliseconds(f.timeout_ms * ((1u << f.attempts) - 1) + 100);
+        srv.stop(std::min<std::chrono::milliseconds>(cycle, max_drain));
       };
   signals.async_wait(on_signal);
   srv.run();
   vpcedns::log::get("main")->info("ready");
-  std::thread signal_thread([&io] { io.run(); });
+  std::thread main_loop([&io] { io.run(); });
   srv.join();
   io.stop();
-  signal_thread.join();
+  main_loop.join();
   vpcedns::log::get("main")->info("stopped");
   return 0;
 }
@@ -174,6 +228,8 @@ int main(int argc, char** argv) {
   auto o = parse_args(argc, argv, &rc);
   if (!o) return rc;
   try {
+    if (o->command == "check") return check(*o);
+    if (o->command == "ctl") return ctl(*o);
     return run(*o);
   } catch (const config::error& e) {
     std::cerr << "vpcedns: configuration error:\n" << e.what() << "\n";

@@ -15,9 +15,10 @@ set -euo pipefail
 readonly BUILD_DEPS=(build-essential cmake pkg-config libc-ares-dev libldns-dev
                      libboost-dev libspdlog-dev libtoml11-dev doctest-dev)
 # dig, kdig, drill, a real upstream (unbound), ss, python3 for the e2e helpers and the
-# conformance suite, clang with its runtime libraries for libFuzzer.
+# conformance suite, clang with its runtime libraries for libFuzzer, and pgrep
+# (procps) to signal the daemon under its timeout wrapper.
 readonly TEST_DEPS=(bind9-dnsutils knot-dnsutils ldnsutils unbound iproute2 python3
-                    clang-14 libclang-rt-14-dev)
+                    clang-14 libclang-rt-14-dev procps)
 
 caller_dir=$PWD
 readonly caller_dir

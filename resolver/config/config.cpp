@@ -282,11 +282,16 @@ class reader {
   void read_enis(const toml::value& t, const std::string& path, endpoint& e);
   void read_eni(const toml::value& t, const std::string& path, const endpoint& e, eni& out);
   void check_private_dns_overlap(const settings& s);
+  void read_control(const toml::value& root, settings& s);
+  void read_zone(const toml::value& t, const std::string& path, settings& s);
+  void read_zone_vpcs(const toml::value& t, const std::string& path, zone& z);
+  std::string resolve(const std::string& file) const;
 
   std::string file_;
   std::vector<message> errors_;
   std::vector<message> warnings_;
   std::map<std::string, unsigned> vpc_lines_;       // vpc name -> line
+  std::map<std::pair<std::string, std::string>, unsigned> zone_owners_;  // (vpc, origin) -> line
   std::map<std::string, std::string> cidr_owners_;  // "10.0.0.0/16" -> where it was seen
   std::map<std::string, unsigned> endpoint_lines_;  // endpoint id -> line
   bool allow_set_ = false;                          // [server] allow given
@@ -757,19 +762,99 @@ void reader::check_private_dns_overlap(const settings& s) {
   }
 }
 
+void reader::read_control(const toml::value& root, settings& s) {
+  const toml::value* control = field(root, "", "control", toml::value_t::table, false);
+  if (!control) return;
+  check_keys(*control, "control", {"socket"});
+  auto socket = string(*control, "control", "socket", false);
+  if (!socket) return;
+  // sockaddr_un.sun_path holds 108 bytes, the terminating NUL included.
+  if (!socket->starts_with("/") || socket->size() > 107)
+    fail_value(control->at("socket"), "control.socket",
+               "must be an absolute path of at most 107 bytes "
+               "(e.g. \"/run/vpcedns/control.sock\")");
+  else
+    s.control.socket = *socket;
+}
+
+// Relative zone paths are relative to the config file's directory, so a config
+// and its zones/ can be moved together and started from any directory.
+std::string reader::resolve(const std::string& file) const {
+  if (file.starts_with("/")) return file;
+  auto slash = file_.rfind('/');
+  if (slash == std::string::npos || file_.starts_with("<")) return file;
+  return file_.substr(0, slash + 1) + file;
+}
+
+void reader::read_zone(const toml::value& t, const std::string& path, settings& s) {
+  check_keys(t, path, {"file", "origin", "vpcs"});
+  zone z;
+  z.line = static_cast<int>(line_of(t));
+  if (auto file = string(t, path, "file", true)) {
+    if (file->empty())
+      fail_value(t.at("file"), path + ".file",
+                 "must name a zone file (e.g. \"zones/corp.internal.zone\")");
+    z.file = *file;
+    z.path = resolve(*file);
+  }
+
+  if (auto origin = string(t, path, "origin", false)) {
+    z.origin = lowercase(*origin);
+    if (z.origin.ends_with('.')) z.origin.pop_back();
+    if (auto problem = dns_name_problem(z.origin); !problem.empty() || z.origin.starts_with("*"))
+      fail_value(t.at("origin"), path + ".origin",
+                 problem.empty() ? "a zone apex cannot be a wildcard" : problem);
+  } else if (!z.file.empty()) {
+    // "zones/corp.internal.zone" -> "corp.internal"
+    std::string base = z.file.substr(z.file.rfind('/') + 1);
+    if (base.ends_with(".zone")) base.resize(base.size() - 5);
+    z.origin = lowercase(base);
+    if (auto problem = dns_name_problem(z.origin); !problem.empty())
+      fail_value(t.at("file"), path + ".file",
+                 "cannot take the zone's origin from the file name (" + problem +
+                     "); set origin (e.g. origin = \"corp.internal\")");
+  }
+  read_zone_vpcs(t, path, z);
+  s.zones.push_back(std::move(z));
+}
+
+// Like Route 53, a VPC can be associated with only one private zone of a name.
+void reader::read_zone_vpcs(const toml::value& t, const std::string& path, zone& z) {
+  for (const element& item : strings(t, path, "vpcs", true, " (e.g. [\"dev\"])")) {
+    const std::string& name = item.v->as_string().str;
+    if (!vpc_lines_.count(name)) {
+      fail_value(*item.v, item.path, "no [[vpc]] has this name");
+      continue;
+    }
+    if (std::count(z.vpcs.begin(), z.vpcs.end(), name)) {
+      fail_value(*item.v, item.path, "listed twice");
+      continue;
+    }
+    auto [first, fresh] = zone_owners_.emplace(std::pair{name, z.origin}, line_of(t));
+    if (!fresh && !z.origin.empty())
+      fail_value(*item.v, item.path,
+                 "vpc \"" + name + "\" already has a zone \"" + z.origin + "\" (line " +
+                     std::to_string(first->second) + "); a VPC takes one zone per name");
+    z.vpcs.push_back(name);
+  }
+}
+
 settings reader::read(const toml::value& root) {
   settings s;
-  check_keys(root, "", {"listen", "forward", "log", "server", "vpc", "endpoint"});
+  check_keys(root, "",
+             {"listen", "forward", "log", "server", "control", "vpc", "endpoint", "zone"});
   read_listen(root, s);
   read_forward(root, s);
   read_log(root, s);
   read_server(root, s);
+  read_control(root, s);
 
   // VPCs before endpoints, so an endpoint may name a VPC defined later in the file.
   for (const element& item : tables(root, "", "vpc", false)) read_vpc(*item.v, item.path, s);
   for (const element& item : tables(root, "", "endpoint", false))
     read_endpoint(*item.v, item.path, s);
   check_private_dns_overlap(s);
+  for (const element& item : tables(root, "", "zone", false)) read_zone(*item.v, item.path, s);
   default_allow(s);
   if (s.chaos_id.empty()) s.chaos_id = host_name();
 
@@ -902,6 +987,15 @@ settings load_string(std::string_view text, const std::string& name) {
 
 std::string_view embedded_default() {
   return generated::default_config;
+}
+
+std::string default_control_socket(unsigned uid, const char* (*env)(const char*)) {
+  const char* dir = env("RUNTIME_DIRECTORY");
+  // systemd may list several directories separated by ':'; the first is ours.
+  if (dir && *dir) return std::string(dir).substr(0, std::string(dir).find(':')) + "/control.sock";
+  if (uid == 0) return "/run/vpcedns/control.sock";
+  if ((dir = env("XDG_RUNTIME_DIR")) && *dir) return std::string(dir) + "/vpcedns/control.sock";
+  return "/tmp/vpcedns-" + std::to_string(uid) + "/control.sock";
 }
 
 }  // namespace vpcedns::config

@@ -64,6 +64,22 @@ struct forward_settings {
   bool use_resolv_conf = false;
   unsigned timeout_ms = 1000;  // first attempt; c-ares doubles it on each later pass, 1..60000
   unsigned attempts = 2;       // 1..10
+  bool operator==(const forward_settings&) const = default;
+};
+
+// A private hosted zone from an RFC 1035 master file (resolver/zone/zone_file.hpp),
+// associated with VPCs the way a Route 53 private hosted zone is.
+struct zone {
+  std::string file;               // as written in the config, for messages
+  std::string path;               // resolved: relative to the config file's directory
+  std::string origin;             // apex, lowercase, no trailing dot; from the file name if unset
+  std::vector<std::string> vpcs;  // names of [[vpc]]s, at least one, no duplicates
+  int line = 0;                   // where the [[zone]] was defined
+};
+
+struct control_settings {
+  // Unix socket of `vpcedns ctl`. Empty: default_control_socket() at run time.
+  std::string socket;
 };
 
 struct settings {
@@ -86,6 +102,8 @@ struct settings {
   std::string chaos_id;  // id.server answer; default: the host name
   std::vector<vpc> vpcs;
   std::vector<endpoint> endpoints;
+  std::vector<zone> zones;
+  control_settings control;
   // Settings that were accepted but have no effect (e.g. private_dns_names while
   // private_dns = false), one line each in the error format. The caller logs
   // them at warn, once per load; they never make a load fail.
@@ -98,5 +116,11 @@ settings load_file(const std::string& path);
 settings load_string(std::string_view text, const std::string& name);
 // The built-in default (the content of config/vpcedns.toml).
 std::string_view embedded_default();
+
+// The control socket path when [control] socket is unset: $RUNTIME_DIRECTORY
+// (set by systemd's RuntimeDirectory=) or, for root, /run/vpcedns; then
+// $XDG_RUNTIME_DIR; else /tmp/vpcedns-<uid>. The file is "control.sock" in
+// that directory. `env` looks up an environment variable (nullptr if unset).
+std::string default_control_socket(unsigned uid, const char* (*env)(const char*));
 
 }  // namespace vpcedns::config

@@ -550,6 +550,8 @@ std::size_t forwarder::in_flight() const { return impl_->in_flight_; }
 
 const counters& forwarder::stats() const { return impl_->stats_; }
 
+upstream_state forwarder::health() const { return impl_->health_.state(); }
+
 void forwarder::shutdown() { impl_->shutdown(); }
 
 }  // namespace vpcedns::forward

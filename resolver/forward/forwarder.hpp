@@ -49,6 +49,8 @@ struct counters {
 
 using completion = std::function<void(result)>;
 
+enum class upstream_state;  // health.hpp
+
 // Owns one c-ares channel driven by the io_context. Not thread-safe: use it
 // only from the thread running `io` (one forwarder per worker thread).
 class forwarder {
@@ -81,6 +83,9 @@ class forwarder {
   std::size_t in_flight() const;
 
   const counters& stats() const;
+
+  // How the upstream list looked to the most recent query (health.hpp).
+  upstream_state health() const;
 
   // Completes every pending query with status::cancelled and closes sockets.
   // Idempotent; the destructor calls it. Completions already queued still run

@@ -42,6 +42,9 @@ class health_log {
   // Returns the line to log now, if any.
   std::optional<health_line> note(status st, int timeouts, clock::time_point now);
 
+  // The upstreams' state after the latest outcome (for `vpcedns ctl status`).
+  upstream_state state() const { return state_; }
+
   // When a line is being held back: the time from which flush() releases it.
   std::optional<clock::time_point> held_until() const;
 

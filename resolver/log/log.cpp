@@ -10,7 +10,8 @@ namespace {
 
 std::once_flag init_once;
 spdlog::sink_ptr shared_sink;
-const char* const subsystems[] = {"main", "config", "server", "forward", "zone", "query"};
+const char* const subsystems[] = {"main", "config", "server", "forward",
+                                  "zone", "query",  "control"};
 
 }  // namespace
 

@@ -13,7 +13,8 @@ namespace vpcedns::log {
 void init();
 // Sets the level of every vpcedns logger. Returns false for an unknown name.
 bool set_level(const std::string& level);
-// The logger of a subsystem: "main", "config", "server", "forward", "zone", "query".
+// The logger of a subsystem: "main", "config", "server", "forward", "zone", "query",
+// "control".
 std::shared_ptr<spdlog::logger> get(const std::string& subsystem);
 
 }  // namespace vpcedns::log

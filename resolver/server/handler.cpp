@@ -113,6 +113,12 @@ decision handle(const zone::local_data& data, const limits& lim, std::span<const
 
   view::view_id v = data.views().select(client);
   zone::match m = data.lookup(v, q.lower_name(), q.qtype);
+  if (m.what == zone::match::kind::forward_target) {
+    decision d{decision::action::forward_target, 0, v, wire::rcode::noerror, "chain"};
+    d.size = zone::write_chain_prefix(m, q, pkt, out, &d.prefix_answers);
+    d.target = m.target;
+    return d;
+  }
   if (m.what != zone::match::kind::none) {
     std::size_t limit = tcp ? wire::max_message : q.udp_limit(lim.edns_udp_max);
     auto rc = m.what == zone::match::kind::nxdomain ? wire::rcode::nxdomain : wire::rcode::noerror;

@@ -17,6 +17,10 @@ struct decision {
   enum class action : uint8_t {
     respond,  // send out[0..size)
     forward,  // send the client's packet upstream, then relay_answer()
+    // A CNAME chain that leaves our zones: out[0..size) is the answer begun
+    // here (zone::write_chain_prefix, `prefix_answers` RRs); forward a query
+    // for `target`, then complete it with wire::splice_chain().
+    forward_target,
     drop,     // say nothing (unreadable or a response); over TCP, close the connection
   };
   action what = action::drop;
@@ -24,6 +28,8 @@ struct decision {
   view::view_id view = view::outside;
   wire::rcode rc = wire::rcode::noerror;
   const char* source = "";  // for the query log: "local", "forward", "error", "refused"...
+  std::string_view target{};    // forward_target: lowercase wire name, valid with the snapshot
+  uint16_t prefix_answers = 0;  // forward_target: answer RRs in out[0..size)
 };
 
 // Settings handle() needs, viewing into the config snapshot (which must outlive them).

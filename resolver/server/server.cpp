@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include "forward/forwarder.hpp"
+#include "forward/health.hpp"
 #include "log/log.hpp"
 #include "server/handler.hpp"
 
@@ -19,6 +20,8 @@
 #include <array>
 #include <chrono>
 #include <deque>
+#include <functional>
+#include <future>
 #include <list>
 #include <thread>
 #include <vector>
@@ -163,15 +166,56 @@ struct server::worker {
   struct {
     uint64_t dropped = 0, formerr = 0, refused = 0, tcp_closed = 0, tcp_over_limit = 0;
   } counts;
+  query_counters served;  // answers by source, for `vpcedns ctl status`
+  // Forwarders replaced by a reload, kept until their queries are answered.
+  std::list<std::unique_ptr<forward::forwarder>> retired;
+  asio::steady_timer retire_timer{io};
 
   // Picks up a newly published snapshot: one atomic load per query.
   const snapshot& current() {
     uint64_t g = st.generation();
     if (g != seen_generation || !snap) {
-      snap = st.current();
+      auto next = st.current();
+      if (snap && fwd && !(next->settings->forward == snap->settings->forward))
+        switch_forwarder(*next);
+      snap = std::move(next);
       seen_generation = g;
     }
     return *snap;
+  }
+
+  // A reload changed [forward]: new queries use a new forwarder; the old one
+  // keeps its sockets until the queries it holds are answered (or time out).
+  void switch_forwarder(const snapshot& next) {
+    std::unique_ptr<forward::forwarder> fresh;
+    try {
+      fresh = std::make_unique<forward::forwarder>(io, next.settings->forward);
+    } catch (const std::exception& e) {
+      log->error("worker {}: cannot switch upstreams, keeping the old ones: {}", index, e.what());
+      return;
+    }
+    retired.push_back(std::move(fwd));
+    fwd = std::move(fresh);
+    reap_retired();
+  }
+
+  void reap_retired() {
+    retired.remove_if([](const auto& f) {
+      if (f->in_flight() > 0) return false;
+      f->shutdown();
+      return true;
+    });
+    if (retired.empty() || stopped) return;
+    retire_timer.expires_after(std::chrono::milliseconds(100));
+    retire_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) reap_retired();
+    });
+  }
+
+  std::size_t in_flight() const {
+    std::size_t n = fwd->in_flight();
+    for (const auto& f : retired) n += f->in_flight();
+    return n;
   }
   limits lim() { return limits_from(*current().settings); }
 
@@ -191,6 +235,7 @@ struct server::worker {
 
   void log_query(const query_record& r, const wire::query& q, const decision& d, wire::rcode rc,
                  std::size_t size) {
+    served.note(d, rc);
     if (!want_query_log()) return;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - r.start);
     std::string qname = q.question_end
@@ -257,6 +302,13 @@ struct server::worker {
       log_query(rec, q, d, d.rc, d.size);
       return;
     }
+    if (d.what == decision::action::forward_target) {
+      auto reply = [this, &l, remote = l.remote](std::size_t size) {
+        boost::system::error_code ignored;
+        if (size) l.sock.send_to(asio::buffer(tx.data(), size), remote, 0, ignored);
+      };
+      return forward_chain(pkt, q, d, rec, false, reply);
+    }
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
     fwd->send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
       std::size_t size = finish_forward(r, q, *client, false, d);
@@ -292,6 +344,37 @@ struct server::worker {
     d.source = out.source;
     d.rc = out.rc;
     return out.size;
+  }
+
+  // ---- CNAME chains leaving our zones ----
+  // The chain begun in `tx` by the handler is kept; the target is asked
+  // upstream; the upstream's records are appended (wire::splice_chain).
+  // `reply(size)` sends tx[0..size); it gets 0 when the query was cancelled.
+  void forward_chain(std::span<const uint8_t> pkt, const wire::query& q, decision d,
+                     const query_record& rec, bool tcp, std::function<void(std::size_t)> reply) {
+    auto prefix = std::make_shared<std::vector<uint8_t>>(tx.begin(), tx.begin() + d.size);
+    auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
+    std::array<uint8_t, wire::max_name_wire + 64> question;
+    auto target = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.target.data()),
+                                            d.target.size());
+    std::size_t n =
+        wire::write_query(question, target, q.qtype, q.edns, q.edns_do, lim().edns_udp_max);
+    d.target = {};  // points into the snapshot; not needed past this point
+    fwd->send(std::span<const uint8_t>(question.data(), n),
+              [this, prefix, client, q, d, rec, tcp, reply](forward::result r) mutable {
+                if (r.st == forward::status::cancelled) return reply(0);
+                std::size_t size = 0;
+                if (r.st == forward::status::answered) {
+                  std::size_t limit = tcp ? wire::max_message : q.udp_limit(lim().edns_udp_max);
+                  size = wire::splice_chain(tx, *prefix, d.prefix_answers, r.answer, q, limit,
+                                            lim().edns_udp_max);
+                  if (size == 0) r = {forward::status::bad_answer, {}};
+                }
+                // Upstream trouble: SERVFAIL with its EDE, as for any forwarded query.
+                if (size == 0) size = finish_forward(r, q, *client, tcp, d);
+                reply(size);
+                log_query(rec, q, d, static_cast<wire::rcode>(tx[3] & 0xf), size);
+              });
   }
 
   // ---- TCP (RFC 7766) ----
@@ -368,6 +451,14 @@ struct server::worker {
       log_query(rec, q, d, d.rc, d.size);
       return;
     }
+    if (d.what == decision::action::forward_target) {
+      ++c->pending;
+      auto reply = [this, c](std::size_t size) {
+        --c->pending;
+        if (size) c->send(tx.data(), size);
+      };
+      return forward_chain(pkt, q, d, rec, true, reply);
+    }
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
     ++c->pending;
     fwd->send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
@@ -394,9 +485,9 @@ struct server::worker {
 
   // Polls until every forwarded query is answered or the deadline passes.
   void drain_until(clock_type::time_point deadline) {
-    if (fwd->in_flight() == 0 || clock_type::now() >= deadline) {
-      if (fwd->in_flight() > 0)
-        log->warn("stopping with {} forwarded queries unanswered", fwd->in_flight());
+    if (in_flight() == 0 || clock_type::now() >= deadline) {
+      if (in_flight() > 0)
+        log->warn("stopping with {} forwarded queries unanswered", in_flight());
       finish();
       return;
     }
@@ -417,9 +508,44 @@ struct server::worker {
     for (auto& w : conns)
       if (auto c = w.lock()) c->close();
     fwd->shutdown();
+    for (auto& f : retired) f->shutdown();
     io.stop();
   }
 };
+
+void query_counters::note(const decision& d, wire::rcode rc) {
+  ++queries;
+  if (rc == wire::rcode::servfail) ++servfail;
+  std::string_view source = d.source;
+  if (d.what == decision::action::forward || d.what == decision::action::forward_target)
+    ++forwarded;
+  else if (source != "error" && source != "badvers" && source != "refused")
+    ++local;
+}
+
+std::vector<worker_status> server::status(std::chrono::milliseconds timeout) {
+  std::vector<std::future<worker_status>> pending;
+  for (auto& w : workers_) {
+    auto done = std::make_shared<std::promise<worker_status>>();
+    pending.push_back(done->get_future());
+    asio::post(w->io, [w = w.get(), done] {
+      worker_status ws;
+      ws.index = w->index;
+      ws.queries = w->served;
+      ws.upstream = w->fwd->stats();
+      ws.health = forward::to_string(w->fwd->health());
+      ws.upstreams = w->fwd->upstreams();
+      ws.in_flight = w->in_flight();
+      ws.retired = w->retired.size();
+      done->set_value(std::move(ws));
+    });
+  }
+  std::vector<worker_status> out;
+  auto deadline = clock_type::now() + timeout;
+  for (auto& f : pending)
+    if (f.wait_until(deadline) == std::future_status::ready) out.push_back(f.get());
+  return out;
+}
 
 server::server(state& st) : state_(st) {}
 

@@ -2,14 +2,40 @@
 // It only does I/O; every decision is made by server::handle().
 #pragma once
 
+#include "forward/forwarder.hpp"
 #include "server/state.hpp"
 #include "view/address.hpp"
+#include "wire/message.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace vpcedns::server {
+
+struct decision;
+
+// Queries answered by one worker, by where the answer came from.
+struct query_counters {
+  uint64_t queries = 0;    // answered (responses sent, errors included)
+  uint64_t local = 0;      // from local data: endpoints, vpce names, zones
+  uint64_t forwarded = 0;  // relayed from upstream (CNAME chains leaving a zone included)
+  uint64_t servfail = 0;   // SERVFAIL sent (upstream trouble)
+  void note(const decision& d, wire::rcode rc);
+};
+
+// One worker's view of itself, for `vpcedns ctl status`.
+struct worker_status {
+  unsigned index = 0;
+  query_counters queries;
+  forward::counters upstream;            // of the current forwarder
+  std::string health;                    // forward::to_string(upstream_state)
+  std::vector<view::socket_address> upstreams;
+  std::size_t in_flight = 0;             // forwarded, not answered yet (retired forwarders too)
+  std::size_t retired = 0;               // forwarders replaced by a reload, still draining
+};
 
 class server {
  public:
@@ -36,6 +62,11 @@ class server {
   void stop(std::chrono::milliseconds drain);
   // Waits for the threads started by run().
   void join();
+
+  // Asks every worker for its counters and upstream state, on its own thread.
+  // Thread-safe. A worker that does not answer within `timeout` (stopped, or
+  // stuck) is left out.
+  std::vector<worker_status> status(std::chrono::milliseconds timeout);
 
  private:
   struct worker;

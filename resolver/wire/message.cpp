@@ -226,6 +226,47 @@ bool response_writer::add_raw(section s, uint16_t count, std::span<const uint8_t
   return true;
 }
 
+bool response_writer::add_raw_owned(section s, std::span<const uint8_t> owner, uint16_t count,
+                                    std::span<const uint8_t> rrs) {
+  std::size_t pos = 0, start = len_;
+  uint16_t pointer = 0;  // to the owner once written, if it can be pointed to
+  for (uint16_t i = 0; i < count; ++i) {
+    if (pos + 12 > rrs.size()) break;
+    std::size_t rr_len = 12 + get16(rrs.data() + pos + 10);
+    std::size_t name_len = pointer ? 2 : owner.size();
+    if (!room(name_len + rr_len - 2)) return len_ = start, false;
+    uint8_t* p = buf_.data() + len_;
+    if (pointer) {
+      put16(p, pointer);
+    } else {
+      std::memcpy(p, owner.data(), owner.size());
+      if (len_ < 0x4000) pointer = static_cast<uint16_t>(0xc000 | len_);
+    }
+    std::memcpy(p + name_len, rrs.data() + pos + 2, rr_len - 2);
+    len_ += name_len + rr_len - 2;
+    pos += rr_len;
+  }
+  bump(s, count);
+  return true;
+}
+
+bool response_writer::add_rr_owned(section s, std::span<const uint8_t> owner, uint16_t rtype,
+                                   uint32_t ttl, std::span<const uint8_t> rdata) {
+  std::size_t n = owner.size() + 10 + rdata.size();
+  if (!room(n) || rdata.size() > 0xffff) return false;
+  uint8_t* p = buf_.data() + len_;
+  std::memcpy(p, owner.data(), owner.size());
+  p += owner.size();
+  put16(p, rtype);
+  put16(p + 2, klass::in);
+  put32(p + 4, ttl);
+  put16(p + 8, static_cast<uint16_t>(rdata.size()));
+  if (!rdata.empty()) std::memcpy(p + 10, rdata.data(), rdata.size());
+  len_ += n;
+  bump(s, 1);
+  return true;
+}
+
 std::size_t write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode,
                       std::span<const uint8_t> options) {
   p[0] = 0;  // root owner
@@ -268,6 +309,23 @@ std::size_t response_writer::finish(const query& q, uint16_t our_udp_size) {
   put16(h + 8, counts_[1]);
   put16(h + 10, counts_[2]);
   return len_;
+}
+
+std::size_t write_query(std::span<uint8_t> out, std::span<const uint8_t> name, uint16_t qtype,
+                        bool edns, bool do_bit, uint16_t udp_size) {
+  std::size_t len = header_size + name.size() + 4 + (edns ? 11 : 0);
+  if (len > out.size()) return 0;
+  uint8_t* h = out.data();
+  std::memset(h, 0, header_size);
+  put16(h + 2, flag::rd);
+  put16(h + 4, 1);
+  put16(h + 10, edns ? 1 : 0);
+  std::memcpy(h + header_size, name.data(), name.size());
+  uint8_t* p = h + header_size + name.size();
+  put16(p, qtype);
+  put16(p + 2, klass::in);
+  if (edns) write_opt(p + 4, udp_size, do_bit, 0);
+  return len;
 }
 
 }  // namespace vpcedns::wire

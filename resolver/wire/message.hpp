@@ -147,6 +147,16 @@ class response_writer {
               std::span<const uint8_t> rdata, uint16_t rclass = klass::in);
   // Appends pre-rendered RRs (already in wire form) counted as `count` records.
   bool add_raw(section s, uint16_t count, std::span<const uint8_t> rrs);
+  // Appends pre-rendered RRs whose owners are the pointer 0xC00C, re-owned by
+  // `owner` (an uncompressed wire name): written once, then pointed to.
+  bool add_raw_owned(section s, std::span<const uint8_t> owner, uint16_t count,
+                     std::span<const uint8_t> rrs);
+  // As add_rr, with `owner` written out (uncompressed wire name).
+  bool add_rr_owned(section s, std::span<const uint8_t> owner, uint16_t rtype, uint32_t ttl,
+                    std::span<const uint8_t> rdata);
+  // The size so far (before finish()), and the RRs counted in a section.
+  std::size_t size() const { return len_; }
+  uint16_t count(section s) const { return counts_[static_cast<int>(s)]; }
 
   // Adds our OPT record when the query had one (RFC 6891 6.1.1: DO copied,
   // our payload size advertised), applies truncation, and returns the size.
@@ -192,5 +202,22 @@ std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_
 // (already in option wire form). Returns its size (11 + options).
 std::size_t write_opt(uint8_t* p, uint16_t udp_size, bool do_bit, uint8_t ext_rcode,
                       std::span<const uint8_t> options = {});
+
+// Writes a query for `name` (uncompressed wire) / `qtype` / IN with RD set,
+// and an OPT record (our UDP size, DO copied) when `edns`. ID 0: the
+// forwarder sets its own. Returns the size, 0 when `out` is too small.
+std::size_t write_query(std::span<uint8_t> out, std::span<const uint8_t> name, uint16_t qtype,
+                        bool edns, bool do_bit, uint16_t udp_size);
+
+// Completes a CNAME chain whose end was forwarded: `prefix` is a response
+// begun for the client (header, question, `prefix_answers` answer RRs, no
+// OPT), `upstream` the upstream's answer to the query for the chain's target.
+// Writes into `out` the client's response: the prefix, then the upstream's
+// answer and authority records (names decompressed), its rcode (RFC 6604),
+// AA as in the prefix, OPT when the client used EDNS, truncated to `limit`.
+// Returns the size, or 0 when the upstream answer cannot be parsed.
+std::size_t splice_chain(std::span<uint8_t> out, std::span<const uint8_t> prefix,
+                         uint16_t prefix_answers, std::span<const uint8_t> upstream,
+                         const query& q, std::size_t limit, uint16_t our_udp_size);
 
 }  // namespace vpcedns::wire

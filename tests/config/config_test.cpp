@@ -310,7 +310,7 @@ TEST_CASE("config: unknown keys are errors naming the key, line and the allowed 
   run({
       bad("top level", "[fowrard]\nattempts = 1\n",
           "t.toml:1: fowrard: unknown key; did you mean \"forward\"? (allowed here: listen, "
-          "forward, log, server, vpc, endpoint)"),
+          "forward, log, server, control, vpc, endpoint, zone)"),
       bad("in [listen]", "[listen]\naddresses = [\"127.0.0.1\"]\naddress = 1\n",
           "t.toml:3: listen.address: unknown key; did you mean \"addresses\"?"),
       bad("in [forward]", "[forward]\ntimeout = 5\n",
@@ -776,4 +776,87 @@ TEST_CASE("config: deeply nested values are refused before toml11 recurses into 
                         "[log]\nlevel = \"info\" # " + std::string(40, '{') + "\n"
                         "[[vpc]]\nname = \"a\"\ncidrs = ['10.0.0.0/8']\n";
   CHECK_NOTHROW(config::load_string(strings, "strings.toml"));
+
+TEST_CASE("config: [[zone]] file, origin and vpcs") {
+  // Each row: zone tables (VPC "dev" comes from the tail). Relative paths are
+  // relative to the config file's directory ("t.toml" has none).
+  run({
+      ok("origin from the file name",
+         "[[zone]]\nfile = \"zones/Corp.Internal.zone\"\nvpcs = [\"dev\"]\n",
+         [](const settings& s) {
+           REQUIRE(s.zones.size() == 1);
+           CHECK(s.zones[0].origin == "corp.internal");
+           CHECK(s.zones[0].path == "zones/Corp.Internal.zone");
+           CHECK(s.zones[0].vpcs == std::vector<std::string>{"dev"});
+           CHECK(s.zones[0].line == 1);
+         }),
+      ok("explicit origin, trailing dot dropped",
+         "[[zone]]\nfile = \"/etc/vpcedns/db.corp\"\norigin = \"Corp.Internal.\"\n"
+         "vpcs = [\"dev\"]\n",
+         [](const settings& s) {
+           CHECK(s.zones[0].origin == "corp.internal");
+           CHECK(s.zones[0].path == "/etc/vpcedns/db.corp");
+         }),
+      bad("missing file", "[[zone]]\nvpcs = [\"dev\"]\n", "t.toml:1: zone[0].file: missing"),
+      bad("missing vpcs", "[[zone]]\nfile = \"a.zone\"\n", "t.toml:1: zone[0].vpcs: missing"),
+      bad("empty vpcs", "[[zone]]\nfile = \"a.zone\"\nvpcs = []\n",
+          "t.toml:3: zone[0].vpcs = []: must not be empty"),
+      bad("unknown vpc", "[[zone]]\nfile = \"a.zone\"\nvpcs = [\"prod\"]\n",
+          "t.toml:3: zone[0].vpcs[0] = \"prod\": no [[vpc]] has this name"),
+      bad("vpc twice", "[[zone]]\nfile = \"a.zone\"\nvpcs = [\"dev\", \"dev\"]\n",
+          "t.toml:3: zone[0].vpcs[1] = \"dev\": listed twice"),
+      bad("bad origin", "[[zone]]\nfile = \"a.zone\"\norigin = \"a..b\"\nvpcs = [\"dev\"]\n",
+          "t.toml:3: zone[0].origin = \"a..b\": empty label"),
+      bad("wildcard origin", "[[zone]]\nfile = \"a.zone\"\norigin = \"*.a\"\nvpcs = [\"dev\"]\n",
+          "zone[0].origin = \"*.a\": a zone apex cannot be a wildcard"),
+      bad("origin not derivable", "[[zone]]\nfile = \"my zone\"\nvpcs = [\"dev\"]\n",
+          "t.toml:2: zone[0].file = \"my zone\": cannot take the zone's origin from the file "
+          "name"),
+      bad("two zones of one name in one VPC",
+          "[[zone]]\nfile = \"a/corp.internal.zone\"\nvpcs = [\"dev\"]\n"
+          "[[zone]]\nfile = \"b/corp.internal.zone\"\nvpcs = [\"dev\"]\n",
+          "t.toml:6: zone[1].vpcs[0] = \"dev\": vpc \"dev\" already has a zone \"corp.internal\" "
+          "(line 1)"),
+      bad("unknown key", "[[zone]]\nfile = \"a.zone\"\nvpc = [\"dev\"]\nvpcs = [\"dev\"]\n",
+          "t.toml:3: zone[0].vpc: unknown key; did you mean \"vpcs\"?"),
+  });
+}
+
+TEST_CASE("config: zone paths are relative to the config file's directory") {
+  settings s = config::load_string(
+      "[[zone]]\nfile = \"zones/corp.internal.zone\"\nvpcs = [\"dev\"]\n" + tail,
+      "/etc/vpcedns/vpcedns.toml");
+  CHECK(s.zones[0].path == "/etc/vpcedns/zones/corp.internal.zone");
+  CHECK(s.zones[0].file == "zones/corp.internal.zone");
+}
+
+TEST_CASE("config: [control] socket and its default") {
+  run({
+      ok("absolute path", "[control]\nsocket = \"/run/x/c.sock\"\n",
+         [](const settings& s) { CHECK(s.control.socket == "/run/x/c.sock"); }),
+      ok("absent", "", [](const settings& s) { CHECK(s.control.socket.empty()); }),
+      bad("relative", "[control]\nsocket = \"c.sock\"\n",
+          "t.toml:2: control.socket = \"c.sock\": must be an absolute path"),
+      bad("too long", "[control]\nsocket = \"/" + std::string(120, 'x') + "\"\n",
+          "must be an absolute path of at most 107 bytes"),
+  });
+  static std::map<std::string, std::string> env;
+  auto get = [](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  env = {};
+  CHECK(config::default_control_socket(0, get) == "/run/vpcedns/control.sock");
+  CHECK(config::default_control_socket(1000, get) == "/tmp/vpcedns-1000/control.sock");
+  env = {{"XDG_RUNTIME_DIR", "/run/user/1000"}};
+  CHECK(config::default_control_socket(1000, get) == "/run/user/1000/vpcedns/control.sock");
+  env = {{"RUNTIME_DIRECTORY", "/run/vpcedns:/run/other"}};
+  CHECK(config::default_control_socket(61234, get) == "/run/vpcedns/control.sock");
+}
+
+TEST_CASE("config: the example configs' zones load") {
+  settings s = config::load_file(VPCEDNS_SOURCE_DIR "/config/example-multi-vpc.toml");
+  REQUIRE(s.zones.size() == 1);
+  CHECK(s.zones[0].origin == "corp.internal");
+  CHECK(s.zones[0].path == VPCEDNS_SOURCE_DIR "/config/../zones/corp.internal.zone");
 }

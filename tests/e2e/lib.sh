@@ -170,12 +170,27 @@ start_upstream() {
 
 # --- the daemon -------------------------------------------------------------
 
-# Renders a config template (default: vpcedns.test.toml.in) to stdout.
+# The daemon's control socket: in the test's temp dir, never the default
+# (/run/vpcedns/control.sock for root), so parallel test runs cannot collide.
+CTL_SOCKET="$E2E_TMP/control.sock"
+
+# Renders a config template (default: vpcedns.test.toml.in) to stdout, with a
+# [control] socket = $CTL_SOCKET unless the template has its own [control].
 render_config() {
   local listen_port=$1 upstream_port=$2
   local template=${3:-$E2E_DIR/vpcedns.test.toml.in}
   sed -e "s|@LISTEN_PORT@|$listen_port|g" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
-    "$template"
+    -e "s|@E2E_TMP@|$E2E_TMP|g" "$template"
+  if ! grep -q '^\[control\]' "$template"; then
+    printf '\n[control]\nsocket = "%s"\n' "$CTL_SOCKET"
+  fi
+}
+
+# ctl ARGS...: runs `vpcedns ctl` against the test daemon; output in CTL_OUT
+# (stdout and stderr), exit status in CTL_RC.
+ctl() {
+  CTL_OUT=$(timeout 20 "$VPCEDNS_BIN" ctl --socket "$CTL_SOCKET" "$@" 2>&1)
+  CTL_RC=$?
 }
 
 daemon_answers() {
@@ -185,17 +200,18 @@ daemon_answers() {
     grep -q 'status: '
 }
 
-# Starts the daemon forwarding to 127.0.0.1:$1 (default: $UP_PORT); sets
-# DNS_PORT, DAEMON_PID, DAEMON_LOG, DAEMON_CONF. Fails the test with the log's
-# tail if it exits or does not answer within 5 s.
+# Starts the daemon forwarding to 127.0.0.1:$1 (default: $UP_PORT), with the
+# config template $2 (default: vpcedns.test.toml.in); sets DNS_PORT,
+# DAEMON_PID, DAEMON_LOG, DAEMON_CONF. Fails the test with the log's tail if
+# it exits or does not answer within 5 s.
 start_daemon() {
-  local upstream_port=${1:-$UP_PORT}
+  local upstream_port=${1:-$UP_PORT} template=${2:-$E2E_DIR/vpcedns.test.toml.in}
   [[ -x $VPCEDNS_BIN ]] || die "daemon binary not found: $VPCEDNS_BIN (build first)"
   free_port
   DNS_PORT=$FREE_PORT
   DAEMON_CONF="$E2E_TMP/vpcedns.toml"
   DAEMON_LOG="$E2E_TMP/vpcedns.log"
-  render_config "$DNS_PORT" "$upstream_port" >"$DAEMON_CONF"
+  render_config "$DNS_PORT" "$upstream_port" "$template" >"$DAEMON_CONF"
 
   BG_LOG=$DAEMON_LOG
   start_bg "$VPCEDNS_BIN" --config "$DAEMON_CONF"
@@ -215,6 +231,15 @@ start_daemon() {
     sleep 0.1
   done
   echo "daemon: $VPCEDNS_BIN on 127.0.0.1:$DNS_PORT and [::1]:$DNS_PORT (log $DAEMON_LOG)"
+}
+
+# daemon_signal SIG: sends SIG to the daemon itself. DAEMON_PID is the
+# `timeout` wrapper, which would pass the signal on and then SIGKILL the daemon
+# 2 s later (its -k), so signals must skip it.
+daemon_signal() {
+  local pid
+  pid=$(pgrep -P "$DAEMON_PID") || die "daemon_signal: no child of $DAEMON_PID"
+  kill -"$1" "$pid"
 }
 
 # Fails the test if the daemon died (e.g. crashed on a query).
