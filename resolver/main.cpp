@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -163,6 +164,26 @@ int ctl(const options& o) {
   return r->ok ? 0 : 1;
 }
 
+// The control socket. A configured path that cannot be used stops the start;
+// the default path (shared by every daemon of this user that sets none) only
+// disables `ctl` for this daemon, with an error saying how to fix it.
+std::unique_ptr<control::control_server> start_control(boost::asio::io_context& io,
+                                                       const config::settings& s,
+                                                       control::runtime& rt) {
+  auto log = vpcedns::log::get("main");
+  try {
+    auto ctl = std::make_unique<control::control_server>(
+        io, control_socket(s), [&rt](const std::string& req) { return rt.handle(req); });
+    log->info("control socket {}", ctl->path());
+    return ctl;
+  } catch (const std::runtime_error& e) {
+    if (!s.control.socket.empty()) throw;
+    log->error("{}; `vpcedns ctl` is unavailable for this daemon (SIGHUP still reloads)",
+               e.what());
+    return nullptr;
+  }
+}
+
 int run(const options& o) {
   auto first = control::load(o.config);
   const config::settings& settings = *first.settings;
@@ -187,9 +208,7 @@ int run(const options& o) {
   // Signals and control requests are taken on the main thread; the workers
   // run on their own.
   boost::asio::io_context io(1);
-  control::control_server ctl_server(io, control_socket(settings),
-                                     [&rt](const std::string& req) { return rt.handle(req); });
-  vpcedns::log::get("main")->info("control socket {}", ctl_server.path());
+  auto ctl_server = start_control(io, settings, rt);
   rt.attach(&srv);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);

@@ -776,6 +776,7 @@ TEST_CASE("config: deeply nested values are refused before toml11 recurses into 
                         "[log]\nlevel = \"info\" # " + std::string(40, '{') + "\n"
                         "[[vpc]]\nname = \"a\"\ncidrs = ['10.0.0.0/8']\n";
   CHECK_NOTHROW(config::load_string(strings, "strings.toml"));
+}
 
 TEST_CASE("config: [[zone]] file, origin and vpcs") {
   // Each row: zone tables (VPC "dev" comes from the tail). Relative paths are

@@ -18,6 +18,9 @@ start_conf_daemon() {
   local conf="$E2E_TMP/vpcedns-$name.toml"
   sed -e "s|@LISTEN_PORT@|$DNS_PORT|g" -e "s|@UPSTREAMS@|$upstreams|g" \
     -e "s|@UPSTREAM_PORT@|$upstream_port|g" "$template" >"$conf"
+  # Each daemon its own control socket (the default one is shared).
+  grep -q '^\[control\]' "$conf" ||
+    printf '\n[control]\nsocket = "%s"\n' "$E2E_TMP/control-$name.sock" >>"$conf"
   BG_LOG="$E2E_TMP/vpcedns-$name.log"
   DAEMON_LOG=$BG_LOG
   start_bg "$VPCEDNS_BIN" --config "$conf"

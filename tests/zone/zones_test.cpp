@@ -78,7 +78,11 @@ std::unique_ptr<answer> ask(const zone::local_data& data, const std::string& nam
   auto a = std::make_unique<answer>();
   auto pkt = test::make_query(name, type);
   wire::query q;
-  a->d = server::handle(data, {}, pkt, ip(src), false, a->out, q);
+  static const std::vector<view::cidr> everyone = {*view::cidr::parse("0.0.0.0/0", nullptr),
+                                                   *view::cidr::parse("::/0", nullptr)};
+  server::limits lim;
+  lim.allow = everyone;
+  a->d = server::handle(data, lim, pkt, ip(src), false, a->out, q);
   if (a->d.what == server::decision::action::respond)
     a->pkt = test::parse(a->out.data(), a->d.size);
   return a;
