@@ -123,6 +123,28 @@ parse_status read_edns(std::span<const uint8_t> pkt, std::size_t pos, query& q) 
 
 }  // namespace
 
+namespace {
+
+// An error answer to an EDNS query carries an OPT too (RFC 6891 6.1.1, 7), so
+// look for one past however many questions the header claims. Best effort:
+// when the message cannot be walked, the error goes out without OPT.
+void note_edns_of_error(std::span<const uint8_t> pkt, query& q) {
+  std::size_t pos = header_size;
+  for (unsigned i = get16(pkt.data() + 4); i > 0; --i) {
+    pos = skip_name(pkt, pos);
+    if (pos == 0 || pos + 4 > pkt.size()) return;
+    pos += 4;
+  }
+  query scratch = q;
+  if (read_edns(pkt, pos, scratch) == parse_status::formerr) return;
+  q.edns = scratch.edns;
+  q.edns_udp_size = scratch.edns_udp_size;
+  q.edns_version = 0;  // an error answer uses version 0, whatever was asked
+  q.edns_do = scratch.edns_do;
+}
+
+}  // namespace
+
 parse_status parse_query(std::span<const uint8_t> pkt, query& q) {
   if (pkt.size() < header_size) return parse_status::drop;
   const uint8_t* h = pkt.data();
@@ -144,8 +166,12 @@ parse_status parse_query(std::span<const uint8_t> pkt, query& q) {
   }
 
   unsigned opcode = (q.flags >> 11) & 0xf;
-  if (opcode != 0) return parse_status::notimp;
+  if (opcode != 0) {
+    note_edns_of_error(pkt, q);
+    return parse_status::notimp;
+  }
   if (qdcount != 1 || q.question_end == 0) {
+    note_edns_of_error(pkt, q);
     q.question_end = 0;
     return parse_status::formerr;
   }

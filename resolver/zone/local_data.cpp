@@ -21,6 +21,9 @@ constexpr const char* soa_text =
     "ns-0.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400";
 constexpr uint32_t soa_ttl = 900;
 constexpr uint32_t soa_minimum = 86400;
+// A private hosted zone's apex also holds the Route 53 NS record.
+constexpr const char* ns_text = "ns-0.awsdns-00.com.";
+constexpr uint32_t ns_ttl = 172800;
 
 std::string wire_name(const std::string& text) {
   auto w = wire::name_from_text(text);
@@ -134,7 +137,22 @@ class builder {
       node& n = z->names[wire_name(name)];
       n.zone = z;
       n.rrsets = address_rrsets(all);
+      if (!wildcard) add_apex_records(*z, n);
     }
+  }
+
+  // SOA and NS at an endpoint zone's apex, so that asking for them gets them
+  // rather than a NODATA that cites the very SOA it denies (RFC 2308 2.2).
+  static void add_apex_records(const zone_info& z, node& apex) {
+    if (apex.find(wire::type::soa)) return;
+    rrset soa{wire::type::soa, 0, {}};
+    append_rr(soa, z.soa_rdata.data(), static_cast<uint16_t>(z.soa_rdata.size()), soa_ttl);
+    auto ns_rdata = wire::rdata_from_text("NS", ns_text);
+    if (!ns_rdata) throw config::error("cannot render the NS of " + z.apex_text);
+    rrset ns{wire::type::ns, 0, {}};
+    append_rr(ns, ns_rdata->data(), static_cast<uint16_t>(ns_rdata->size()), ns_ttl);
+    apex.rrsets.push_back(std::move(soa));
+    apex.rrsets.push_back(std::move(ns));
   }
 
   void add_file_zone(const config::settings& s, const config::zone& cz, const zone_file& f) {
@@ -176,6 +194,7 @@ class builder {
     if (auto it = zones.find(wire_name(apex_text)); it != zones.end())
       return const_cast<zone_info*>(it->second);  // ours: built above, in this build
     zone_info& z = endpoint_zone(apex_text, "endpoint " + id);
+    add_apex_records(z, z.names[z.apex]);
     zones.emplace(z.apex, &z);
     return &z;
   }

@@ -423,3 +423,23 @@ TEST_CASE("response_writer: an EDE option goes into the OPT, only when the query
   n = w.finish(q, 1232);
   CHECK(n == plain.size());  // header and question only
 }
+
+TEST_CASE("parse_query: NOTIMP and FORMERR still note the query's OPT, so the error carries one") {
+  // RFC 6891 7: an EDNS query gets an OPT in the answer, errors included.
+  wire::query q;
+  auto notify = header(0x2000, 1, 0, 0, 1);
+  append(notify, {0, 0, 6, 0, 1});
+  append(notify, {0, 0, 41, 0x10, 0x00, 0, 0, 0x80, 0, 0, 0});
+  REQUIRE(wire::parse_query(notify, q) == wire::parse_status::notimp);
+  CHECK(q.edns);
+  CHECK(q.edns_udp_size == 4096);
+  CHECK(q.edns_do);
+  auto none = header(0x0100, 0, 0, 0, 1);
+  append(none, {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0});
+  REQUIRE(wire::parse_query(none, q) == wire::parse_status::formerr);
+  CHECK(q.edns);
+  auto plain = header(0x2000, 1);
+  append(plain, {0, 0, 6, 0, 1});
+  REQUIRE(wire::parse_query(plain, q) == wire::parse_status::notimp);
+  CHECK(!q.edns);
+}

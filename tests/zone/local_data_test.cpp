@@ -202,3 +202,23 @@ TEST_CASE("local_data: EDNS is echoed with our size and the DO bit on local answ
   auto plain = ask(*data, "sqs.us-east-1.amazonaws.com.", LDNS_RR_TYPE_A, "127.0.10.5");
   CHECK(!ldns_pkt_edns(plain.pkt.get()));
 }
+
+TEST_CASE("local_data: SOA and NS at an endpoint zone's apex are answered, not denied") {
+  // Asking for the SOA must not get a NODATA that cites that same SOA (RFC 2308 2.2).
+  auto data = zone::local_data::build(sample());
+  auto soa = ask(*data, "sqs.us-east-1.amazonaws.com.", LDNS_RR_TYPE_SOA, "127.0.10.5");
+  REQUIRE(soa.pkt);
+  CHECK(ldns_pkt_get_rcode(soa.pkt.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_ancount(soa.pkt.get()) == 1);
+  CHECK(ldns_pkt_nscount(soa.pkt.get()) == 0);
+  CHECK(rdata(soa, LDNS_RR_TYPE_SOA) == std::vector<std::string>{"ns-0.awsdns-00.com."});
+  auto ns = ask(*data, "sqs.us-east-1.amazonaws.com.", LDNS_RR_TYPE_NS, "127.0.10.5");
+  REQUIRE(ns.pkt);
+  CHECK(rdata(ns, LDNS_RR_TYPE_NS) == std::vector<std::string>{"ns-0.awsdns-00.com."});
+  // The wildcard-only ECR zone has them at its apex too; names below do not.
+  auto dkr = ask(*data, "dkr.ecr.us-east-1.amazonaws.com.", LDNS_RR_TYPE_SOA, "127.0.20.9");
+  CHECK(ldns_pkt_ancount(dkr.pkt.get()) == 1);
+  auto below = ask(*data, "x.dkr.ecr.us-east-1.amazonaws.com.", LDNS_RR_TYPE_SOA, "127.0.20.9");
+  CHECK(ldns_pkt_ancount(below.pkt.get()) == 0);
+  CHECK(ldns_pkt_nscount(below.pkt.get()) == 1);
+}
