@@ -145,6 +145,19 @@ std::string lowercase(std::string_view text) {
 
 // What is wrong with a private DNS name (lowercase, no trailing dot), or empty.
 // Underscores are allowed because AWS service names use them in a few places.
+// A private DNS zone at or above vpce.amazonaws.com, or inside it, would shadow
+// the endpoint-specific names that AWS publishes publicly for everyone.
+std::string covers_vpce_names(const std::string& name) {
+  std::string base = name.starts_with("*.") ? name.substr(2) : name;
+  const std::string vpce = "vpce.amazonaws.com";
+  bool covers = vpce == base || vpce.ends_with("." + base);
+  bool inside = base.ends_with("." + vpce);
+  if (!covers && !inside) return {};
+  return std::string(covers ? "covers" : "is inside") +
+         " vpce.amazonaws.com, where the public endpoint-specific (vpce-...) names live; "
+         "name the service's own domain instead (e.g. \"sqs.us-east-1.amazonaws.com\")";
+}
+
 std::string dns_name_problem(std::string_view name) {
   if (name.empty()) return "empty name";
   if (name.size() > 253) return "longer than 253 characters";
@@ -688,6 +701,8 @@ void reader::read_private_dns(const toml::value& t, const std::string& path, end
       fail_value(*item.v, item.path, problem);
     else if (std::count(e.private_dns_names.begin(), e.private_dns_names.end(), name))
       fail_value(*item.v, item.path, "listed twice");
+    else if (auto clash = covers_vpce_names(name); !clash.empty())
+      fail_value(*item.v, item.path, clash);
     else
       e.private_dns_names.push_back(name);
   }

@@ -541,6 +541,17 @@ TEST_CASE("config: private_dns_names override or extend the built-in table") {
           "t.toml:7: endpoint[0].private_dns_names = []: must list at least one name"),
       bad("a string, not a list", endpoint({}, "private_dns_names = \"a.example\"\n"),
           "endpoint[0].private_dns_names = \"a.example\": expected an array of strings"),
+      // Names that would shadow the public vpce-... names of every endpoint.
+      bad("covers the vpce names", endpoint({}, "private_dns_names = [\"amazonaws.com\"]\n"),
+          "endpoint[0].private_dns_names[0] = \"amazonaws.com\": covers vpce.amazonaws.com"),
+      bad("a top-level name", endpoint({}, "private_dns_names = [\"com\"]\n"),
+          "covers vpce.amazonaws.com"),
+      bad("another endpoint's vpce name",
+          endpoint({}, "private_dns_names = [\"vpce-1-abcd1234.sqs.us-east-1.vpce.amazonaws.com\"]\n"),
+          "is inside vpce.amazonaws.com"),
+      bad("a wildcard over the vpce zone",
+          endpoint({}, "private_dns_names = [\"*.vpce.amazonaws.com\"]\n"),
+          "covers vpce.amazonaws.com"),
   });
 }
 
