@@ -113,6 +113,23 @@ void log_summary(const config::settings& s, const zone::local_data& data,
             "max_tcp_connections={}",
             allow, s.chaos == config::settings::chaos_mode::answer ? "answer" : "refuse",
             s.tcp_idle_timeout_ms, s.max_tcp_connections);
+  if (s.cache.max_entries == 0)
+    log->info("cache off");
+  else
+    log->info("cache max_entries={} (split over the workers) servfail_ttl={} min_ttl={} "
+              "max_ttl={} serve_stale={} stale_ttl={}",
+              s.cache.max_entries, s.cache.servfail_ttl, s.cache.min_ttl, s.cache.max_ttl,
+              s.cache.serve_stale ? "on" : "off", s.cache.stale_ttl);
+}
+
+void log_cache(const server::server& srv, const char* why) {
+  cache::stats c = srv.cache_stats();
+  uint64_t asked = c.hits + c.misses;
+  vpcedns::log::get("main")->info(
+      "{}cache entries={} hits={} misses={} hit_rate={:.1f}% stale={} failed={} inserts={} "
+      "evictions={} uncacheable={}",
+      why, c.entries, c.hits, c.misses, asked ? 100.0 * c.hits / asked : 0.0, c.stale_hits,
+      c.failed_hits, c.inserts, c.evictions, c.uncacheable);
 }
 
 // `vpcedns check`: everything startup checks, without sockets or c-ares.
@@ -212,12 +229,20 @@ int run(const options& o) {
   rt.attach(&srv);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.add(SIGUSR1);  // flush the cache
+  signals.add(SIGUSR2);  // log the cache's size and hit rate
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
           vpcedns::log::get("main")->info("SIGHUP: reloading");
           rt.reload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+          if (sig == SIGUSR1) srv.flush_cache();
+          log_cache(srv, sig == SIGUSR1 ? "SIGUSR1: cache flushed; before the flush: " : "");
           signals.async_wait(on_signal);
           return;
         }
@@ -233,6 +258,7 @@ int run(const options& o) {
   vpcedns::log::get("main")->info("ready");
   std::thread main_loop([&io] { io.run(); });
   srv.join();
+  log_cache(srv, "at stop: ");
   io.stop();
   main_loop.join();
   vpcedns::log::get("main")->info("stopped");

@@ -286,6 +286,7 @@ class reader {
   void read_allow(const toml::value& server, settings& s);
   void read_chaos(const toml::value& server, settings& s);
   void default_allow(settings& s);
+  void read_cache(const toml::value& root, settings& s);
   void read_vpc(const toml::value& t, const std::string& path, settings& s);
   void read_cidrs(const toml::value& t, const std::string& path, vpc& v);
   void read_endpoint(const toml::value& t, const std::string& path, settings& s);
@@ -504,6 +505,8 @@ void reader::read_log(const toml::value& root, settings& s) {
 }
 
 void reader::read_server(const toml::value& root, settings& s) {
+  // One worker per core unless the file says otherwise.
+  s.threads = std::max(1u, std::thread::hardware_concurrency());
   const toml::value* server = field(root, "", "server", toml::value_t::table, false);
   if (!server) return;
   check_keys(*server, "server",
@@ -570,6 +573,24 @@ std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "vpcedns";
   return buf;
+}
+
+void reader::read_cache(const toml::value& root, settings& s) {
+  const toml::value* cache = field(root, "", "cache", toml::value_t::table, false);
+  if (!cache) return;
+  check_keys(*cache, "cache",
+             {"max_entries", "servfail_ttl", "max_ttl", "min_ttl", "serve_stale", "stale_ttl"});
+  cache_settings& c = s.cache;
+  if (auto v = integer(*cache, "cache", "max_entries", 0, 10000000)) c.max_entries = *v;
+  if (auto v = integer(*cache, "cache", "servfail_ttl", 0, 300)) c.servfail_ttl = *v;
+  if (auto v = integer(*cache, "cache", "max_ttl", 1, 604800)) c.max_ttl = *v;
+  if (auto v = integer(*cache, "cache", "min_ttl", 0, 86400)) c.min_ttl = *v;
+  if (auto v = boolean(*cache, "cache", "serve_stale")) c.serve_stale = *v;
+  if (auto v = integer(*cache, "cache", "stale_ttl", 1, 3600)) c.stale_ttl = *v;
+  if (c.min_ttl > c.max_ttl)
+    fail_value(cache->at("min_ttl"), "cache.min_ttl",
+               "is above cache.max_ttl (" + std::to_string(c.max_ttl) +
+                   "); lower min_ttl or raise max_ttl");
 }
 
 void reader::read_vpc(const toml::value& t, const std::string& path, settings& s) {
@@ -856,13 +877,14 @@ void reader::read_zone_vpcs(const toml::value& t, const std::string& path, zone&
 
 settings reader::read(const toml::value& root) {
   settings s;
-  check_keys(root, "",
-             {"listen", "forward", "log", "server", "control", "vpc", "endpoint", "zone"});
+  check_keys(root, "", {"listen", "forward", "log", "server", "cache", "control", "vpc",
+                        "endpoint", "zone"});
   read_listen(root, s);
   read_forward(root, s);
   read_log(root, s);
   read_server(root, s);
   read_control(root, s);
+  read_cache(root, s);
 
   // VPCs before endpoints, so an endpoint may name a VPC defined later in the file.
   for (const element& item : tables(root, "", "vpc", false)) read_vpc(*item.v, item.path, s);

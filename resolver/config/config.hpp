@@ -82,13 +82,24 @@ struct control_settings {
   std::string socket;
 };
 
+// The cache of forwarded answers ([cache] in the file; see resolver/cache/).
+struct cache_settings {
+  std::size_t max_entries = 10000;  // over all worker threads; 0 disables the cache
+  uint32_t servfail_ttl = 5;        // seconds an upstream failure is remembered, 0-300
+  uint32_t max_ttl = 86400;         // TTLs above this are served as this
+  uint32_t min_ttl = 0;             // answers are kept at least this long (<= max_ttl)
+  bool serve_stale = false;         // RFC 8767: expired answers when every upstream fails
+  uint32_t stale_ttl = 30;          // TTL of a stale answer (RFC 8767 section 4: 30 s)
+};
+
 struct settings {
   std::string source;                          // file path, or "<embedded default>"
   std::vector<view::socket_address> listen;    // UDP and TCP on each; at least one
   forward_settings forward;
   std::string log_level = "info";              // trace, debug, info, warn, error, critical, off
   bool log_queries = false;                    // one info line per query
-  unsigned threads = 1;                        // worker threads (0 in the file = number of cores)
+  unsigned threads = 1;                        // worker threads: the number of cores
+                                               // unless the file says (0 = number of cores)
   uint16_t edns_udp_max = 1232;                // largest UDP answer we send, 512..4096
   unsigned tcp_idle_timeout_ms = 10000;        // close a TCP connection idle this long
   unsigned max_tcp_connections = 1024;         // per worker thread; more are closed at once
@@ -100,6 +111,7 @@ struct settings {
   enum class chaos_mode { refuse, answer };
   chaos_mode chaos = chaos_mode::refuse;
   std::string chaos_id;  // id.server answer; default: the host name
+  cache_settings cache;
   std::vector<vpc> vpcs;
   std::vector<endpoint> endpoints;
   std::vector<zone> zones;

@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include "cache/cache.hpp"
+#include "cache/inflight.hpp"
 #include "forward/forwarder.hpp"
 #include "forward/health.hpp"
 #include "log/log.hpp"
@@ -23,6 +25,7 @@
 #include <functional>
 #include <future>
 #include <list>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -136,10 +139,34 @@ struct query_record {
   const char* proto;
 };
 
+// A client waiting for a forwarded answer (see cache::inflight).
+struct waiter {
+  std::vector<uint8_t> pkt;  // the client's query
+  wire::query q;
+  decision d;
+  query_record rec;
+  udp_listener* udp = nullptr;  // UDP: where to answer from, and to whom
+  udp::endpoint remote;
+  std::shared_ptr<tcp_conn> tcp;  // TCP: the connection
+};
+
+int64_t to_ms(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// This worker's share of [cache] max_entries (each worker has its own cache).
+cache::settings worker_cache(const config::settings& s) {
+  cache::settings c = s.cache;
+  unsigned n = std::max(1u, s.threads);
+  if (c.max_entries > 0) c.max_entries = std::max<std::size_t>(1, (c.max_entries + n - 1) / n);
+  return c;
+}
+
 }  // namespace
 
 struct server::worker {
-  worker(state& st_, unsigned index_) : st(st_), index(index_) {
+  worker(state& st_, unsigned index_)
+      : st(st_), index(index_), cache(worker_cache(*st_.current()->settings)) {
     current();
     fwd = std::make_unique<forward::forwarder>(io, snap->settings->forward);
   }
@@ -166,6 +193,12 @@ struct server::worker {
   struct {
     uint64_t dropped = 0, formerr = 0, refused = 0, tcp_closed = 0, tcp_over_limit = 0;
   } counts;
+  cache::answer_cache cache;
+  cache::inflight<waiter> inflight;
+  // The cache's counters as of the last publish_stats(), for other threads.
+  mutable std::mutex stats_mu;
+  cache::stats published;
+  asio::steady_timer stats_timer{io};
   query_counters served;  // answers by source, for `vpcedns ctl status`
   // Forwarders replaced by a reload, kept until their queries are answered.
   std::list<std::unique_ptr<forward::forwarder>> retired;
@@ -259,6 +292,7 @@ struct server::worker {
         if (addr.is_v6()) l.sock.set_option(asio::ip::v6_only(true));
         set_reuseport(l.sock);
         l.sock.bind(ep);
+        l.sock.non_blocking(true);  // for drain()
         auto& acc = acceptors.emplace_back(io);
         tcp::endpoint tep(addr, a.port);
         acc.open(tep.protocol());
@@ -274,6 +308,7 @@ struct server::worker {
   }
 
   void start_serving() {
+    publish_every_second();
     for (auto& l : udp) receive(l);
     for (auto& acc : acceptors) asio::co_spawn(io, accept_loop(acc), asio::detached);
   }
@@ -284,9 +319,24 @@ struct server::worker {
                               [this, &l](boost::system::error_code ec, std::size_t n) {
                                 if (ec == asio::error::operation_aborted || stopped) return;
                                 if (!ec) on_udp(l, n);
+                                drain(l);
                                 receive(l);
                               });
   }
+
+  // Reads the queries already queued on the socket without a trip through
+  // the reactor (one epoll_wait per batch instead of per query); at most
+  // `udp_batch` at a time so the other sockets and timers get their turn.
+  void drain(udp_listener& l) {
+    constexpr int udp_batch = 64;
+    for (int i = 0; i < udp_batch && !stopped; ++i) {
+      boost::system::error_code ec;
+      std::size_t n = l.sock.receive_from(asio::buffer(l.rx), l.remote, 0, ec);
+      if (ec) return;  // would_block: nothing queued
+      on_udp(l, n);
+    }
+  }
+
 
   void on_udp(udp_listener& l, std::size_t n) {
     query_record rec{clock_type::now(), to_ip(l.remote.address()), l.remote.port(), "udp"};
@@ -309,18 +359,115 @@ struct server::worker {
       };
       return forward_chain(pkt, q, d, rec, false, reply);
     }
-    auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
-    fwd->send(*client, [this, &l, client, q, d, rec, remote = l.remote](forward::result r) mutable {
-      std::size_t size = finish_forward(r, q, *client, false, d);
-      if (size == 0) return;
+    cache::key k(d.view, q);
+    d.size = from_cache(k, q, pkt, q.udp_limit(s.settings->edns_udp_max), rec.start, d);
+    if (d.size == 0)
+      return forward(k, {{pkt.begin(), pkt.end()}, q, d, rec, &l, l.remote, nullptr});
+    boost::system::error_code ignored;
+    l.sock.send_to(asio::buffer(tx.data(), d.size), l.remote, 0, ignored);
+    log_query(rec, q, d, d.rc, d.size);
+  }
+
+  // ---- cache and forwarding ----
+
+  // Answers from the cache into `tx`; returns the size, 0 on a miss.
+  std::size_t from_cache(const cache::key& k, const wire::query& q, std::span<const uint8_t> pkt,
+                         std::size_t limit, clock_type::time_point now, decision& d) {
+    uint32_t e = 0;
+    int64_t ms = to_ms(now);
+    uint16_t our_udp = lim().edns_udp_max;
+    std::size_t size = 0;
+    switch (cache.lookup(k, ms, &e)) {
+      case cache::outcome::miss: return 0;
+      case cache::outcome::fresh:
+        d.source = "cache";
+        size = cache.render(e, q, pkt, tx, limit, our_udp, ms, false);
+        break;
+      case cache::outcome::stale:
+        d.source = "stale";
+        size = cache.render(e, q, pkt, tx, limit, our_udp, ms, true);
+        break;
+      case cache::outcome::failed:
+        d.source = "cached-failure";
+        size = zone::write_error(wire::rcode::servfail, q, pkt, tx, our_udp);
+        break;
+    }
+    d.rc = static_cast<wire::rcode>(tx[3] & 0xf);
+    return size;
+  }
+
+  // Sends the client's query upstream, unless the same question is already
+  // on its way: then the client waits for that answer.
+  void forward(const cache::key& k, waiter w) {
+    cache::inflight_key ik(k, w.q.edns);
+    if (w.tcp) ++w.tcp->pending;
+    if (!inflight.join(ik, std::move(w))) return;
+    fwd->send(inflight.first(ik).pkt, [this, ik](forward::result r) { complete(ik, r); });
+  }
+
+  // The upstream answered (or failed) `ik`: the cache learns it, every
+  // waiter gets its own rendering of it.
+  void complete(const cache::inflight_key& ik, forward::result& r) {
+    std::vector<waiter> waiters = inflight.take(ik);
+    int64_t now = to_ms(clock_type::now());
+    uint32_t e = cache::answer_cache::no_entry;
+    bool stale = false;
+    if (r.st == forward::status::answered && !upstream_servfail(r.answer)) {
+      e = cache.insert(ik.cache_key(), r.answer, now);
+    } else if (r.st != forward::status::cancelled) {
+      // Every upstream failed: remembered briefly, and stale data served if allowed.
+      e = cache.fail(ik.cache_key(), now);
+      stale = e != cache::answer_cache::no_entry;
+    }
+    for (waiter& w : waiters) {
+      std::size_t limit = w.tcp ? wire::max_message : w.q.udp_limit(lim().edns_udp_max);
+      std::size_t size = 0;
+      if (e != cache::answer_cache::no_entry)
+        size = cache.render(e, w.q, w.pkt, tx, limit, lim().edns_udp_max, now, stale);
+      if (size) {
+        w.d.rc = static_cast<wire::rcode>(tx[3] & 0xf);
+        if (stale) w.d.source = "stale";
+      } else {
+        size = finish_forward(r, w.q, w.pkt, w.tcp != nullptr, w.d);
+      }
+      reply(w, size);
+    }
+  }
+
+  static bool upstream_servfail(const std::vector<uint8_t>& answer) {
+    return answer.size() >= wire::header_size &&
+           static_cast<wire::rcode>(answer[3] & 0xf) == wire::rcode::servfail;
+  }
+
+  void reply(waiter& w, std::size_t size) {
+    if (w.tcp) --w.tcp->pending;
+    if (size == 0) return;
+    if (w.tcp) {
+      w.tcp->send(tx.data(), size);
+    } else {
       boost::system::error_code ignored;
-      l.sock.send_to(asio::buffer(tx.data(), size), remote, 0, ignored);
-      log_query(rec, q, d, d.rc, size);
+      w.udp->sock.send_to(asio::buffer(tx.data(), size), w.remote, 0, ignored);
+    }
+    log_query(w.rec, w.q, w.d, w.d.rc, size);
+  }
+
+  // Copies the cache's counters where other threads can read them.
+  void publish_stats() {
+    std::lock_guard lock(stats_mu);
+    published = cache.counters();
+  }
+
+  void publish_every_second() {
+    publish_stats();
+    stats_timer.expires_after(std::chrono::seconds(1));
+    stats_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopped) publish_every_second();
     });
   }
 
+
   // Turns an upstream result into the client's answer in `tx`. Returns its size.
-  std::size_t finish_forward(forward::result& r, const wire::query& q,
+  std::size_t finish_forward(const forward::result& r, const wire::query& q,
                              const std::vector<uint8_t>& client, bool tcp, decision& d) {
     upstream_failure why = upstream_failure::none;
     switch (r.st) {
@@ -459,15 +606,11 @@ struct server::worker {
       };
       return forward_chain(pkt, q, d, rec, true, reply);
     }
-    auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
-    ++c->pending;
-    fwd->send(*client, [this, c, client, q, d, rec](forward::result r) mutable {
-      --c->pending;
-      std::size_t size = finish_forward(r, q, *client, true, d);
-      if (size == 0) return;
-      c->send(tx.data(), size);
-      log_query(rec, q, d, d.rc, size);
-    });
+    cache::key k(d.view, q);
+    d.size = from_cache(k, q, pkt, wire::max_message, rec.start, d);
+    if (d.size == 0) return forward(k, {{pkt.begin(), pkt.end()}, q, d, rec, nullptr, {}, c});
+    c->send(tx.data(), d.size);
+    log_query(rec, q, d, d.rc, d.size);
   }
 
   // Runs on the worker's thread (posted by server::stop).
@@ -508,6 +651,8 @@ struct server::worker {
     for (auto& w : conns)
       if (auto c = w.lock()) c->close();
     fwd->shutdown();
+    stats_timer.cancel();
+    publish_stats();
     for (auto& f : retired) f->shutdown();
     io.stop();
   }
@@ -576,6 +721,31 @@ void server::run() {
 void server::stop(std::chrono::milliseconds drain) {
   for (auto& w : workers_)
     asio::post(w->io, [w = w.get(), drain] { w->stop(drain); });
+}
+
+void server::flush_cache() {
+  for (auto& w : workers_)
+    asio::post(w->io, [w = w.get()] {
+      w->cache.flush();
+      w->publish_stats();
+    });
+}
+
+cache::stats server::cache_stats() const {
+  cache::stats sum;
+  for (const auto& w : workers_) {
+    std::lock_guard lock(w->stats_mu);
+    const cache::stats& s = w->published;
+    sum.entries += s.entries;
+    sum.hits += s.hits;
+    sum.stale_hits += s.stale_hits;
+    sum.failed_hits += s.failed_hits;
+    sum.misses += s.misses;
+    sum.inserts += s.inserts;
+    sum.evictions += s.evictions;
+    sum.uncacheable += s.uncacheable;
+  }
+  return sum;
 }
 
 void server::join() {

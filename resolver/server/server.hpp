@@ -3,6 +3,7 @@
 #pragma once
 
 #include "forward/forwarder.hpp"
+#include "cache/cache.hpp"
 #include "server/state.hpp"
 #include "view/address.hpp"
 #include "wire/message.hpp"
@@ -67,6 +68,13 @@ class server {
   // Thread-safe. A worker that does not answer within `timeout` (stopped, or
   // stuck) is left out.
   std::vector<worker_status> status(std::chrono::milliseconds timeout);
+  // Empties every worker's cache of forwarded answers. Thread-safe; returns
+  // at once (each worker flushes between two queries, within microseconds).
+  void flush_cache();
+  // The cache counters summed over the workers. Thread-safe; each worker
+  // publishes its counters every second and after a flush, so they may be up
+  // to one second old. Hit rate: hits / (hits + misses).
+  cache::stats cache_stats() const;
 
  private:
   struct worker;

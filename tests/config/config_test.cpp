@@ -234,13 +234,49 @@ TEST_CASE("config: [log] level and queries") {
   run(rows);
 }
 
+TEST_CASE("config: [cache] keys, with defaults and ranges") {
+  run({
+      ok("defaults", "",
+         [](const settings& s) {
+           CHECK(s.cache.max_entries == 10000);
+           CHECK(s.cache.servfail_ttl == 5);
+           CHECK(s.cache.max_ttl == 86400);
+           CHECK(s.cache.min_ttl == 0);
+           CHECK_FALSE(s.cache.serve_stale);
+           CHECK(s.cache.stale_ttl == 30);
+         }),
+      ok("all set",
+         "[cache]\nmax_entries = 0\nservfail_ttl = 0\nmax_ttl = 3600\nmin_ttl = 10\n"
+         "serve_stale = true\nstale_ttl = 5\n",
+         [](const settings& s) {
+           CHECK(s.cache.max_entries == 0);
+           CHECK(s.cache.servfail_ttl == 0);
+           CHECK(s.cache.max_ttl == 3600);
+           CHECK(s.cache.min_ttl == 10);
+           CHECK(s.cache.serve_stale);
+           CHECK(s.cache.stale_ttl == 5);
+         }),
+      bad("negative size", "[cache]\nmax_entries = -1\n",
+          "t.toml:2: cache.max_entries = -1: must be 0-10000000"),
+      bad("servfail_ttl too long", "[cache]\nservfail_ttl = 301\n",
+          "cache.servfail_ttl = 301: must be 0-300"),
+      bad("max_ttl zero", "[cache]\nmax_ttl = 0\n", "cache.max_ttl = 0: must be 1-604800"),
+      bad("stale_ttl zero", "[cache]\nstale_ttl = 0\n", "cache.stale_ttl = 0: must be 1-3600"),
+      bad("serve_stale as string", "[cache]\nserve_stale = \"yes\"\n",
+          "cache.serve_stale = \"yes\": expected a boolean"),
+      bad("min above max", "[cache]\nmax_ttl = 60\nmin_ttl = 120\n",
+          "t.toml:3: cache.min_ttl = 120: is above cache.max_ttl (60)"),
+      bad("unknown key", "[cache]\nsize = 5\n", "t.toml:2: cache.size"),
+  });
+}
+
 TEST_CASE("config: [server] threads and edns_udp_max, with defaults and ranges") {
   // Each row: a [server] table; threads = 0 means one per core.
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   run({
       ok("defaults", "",
-         [](const settings& s) {
-           CHECK(s.threads == 1);
+         [cores](const settings& s) {
+           CHECK(s.threads == cores);
            CHECK(s.edns_udp_max == 1232);
          }),
       ok("threads 0 is one per core", "[server]\nthreads = 0\n",
@@ -310,7 +346,7 @@ TEST_CASE("config: unknown keys are errors naming the key, line and the allowed 
   run({
       bad("top level", "[fowrard]\nattempts = 1\n",
           "t.toml:1: fowrard: unknown key; did you mean \"forward\"? (allowed here: listen, "
-          "forward, log, server, control, vpc, endpoint, zone)"),
+          "forward, log, server, cache, control, vpc, endpoint, zone)"),
       bad("in [listen]", "[listen]\naddresses = [\"127.0.0.1\"]\naddress = 1\n",
           "t.toml:3: listen.address: unknown key; did you mean \"addresses\"?"),
       bad("in [forward]", "[forward]\ntimeout = 5\n",
