@@ -8,7 +8,6 @@ namespace vpcedns::cache {
 namespace {
 
 constexpr uint16_t type_tsig = 250;
-constexpr std::size_t opt_size = 11;
 // RFC 2181 8: a TTL with the top bit set is treated as zero.
 uint32_t sane_ttl(uint32_t t) { return t > 0x7fffffffu ? 0 : t; }
 
@@ -106,16 +105,6 @@ normalised normalise(std::span<const uint8_t> m, uint32_t max_ttl) {
     n.ttls.push_back(o);
   }
   return n;
-}
-
-void write_opt(uint8_t* p, uint16_t udp_size, bool do_bit) {
-  p[0] = 0;  // root owner
-  wire::put16(p + 1, wire::type::opt);
-  wire::put16(p + 3, udp_size);
-  p[5] = 0;  // extended rcode
-  p[6] = 0;  // version
-  wire::put16(p + 7, do_bit ? 0x8000 : 0);
-  wire::put16(p + 9, 0);  // no options
 }
 
 }  // namespace
@@ -295,37 +284,20 @@ std::size_t answer_cache::render(uint32_t e, const wire::query& q,
                                  bool stale) const {
   const entry& en = entries_[e];
   uint8_t* o = out.data();
-  std::size_t extra = q.edns ? opt_size : 0;
   std::size_t len = en.msg_len;
-  if (len + extra > limit) {
-    // Too large for this client: header and question with TC (RFC 1035 4.2.1).
-    len = q.question_end;
-    std::memcpy(o, en.msg(), len);
-    wire::put16(o + 2, wire::get16(o + 2) | wire::flag::tc);
-    wire::put16(o + 6, 0);
-    wire::put16(o + 8, 0);
-    wire::put16(o + 10, 0);
-  } else {
-    std::memcpy(o, en.msg(), len);
-    int64_t age = std::max<int64_t>(0, (now_ms - en.stored_ms) / 1000);
-    int64_t left = std::max<int64_t>(0, (en.expires_ms - now_ms) / 1000);
-    for (std::size_t i = 0; i < en.ttl_count; ++i) {
-      uint8_t* t = o + en.ttl_offset(i);
-      int64_t ttl = wire::get32(t);
-      // Kept past its own TTL by min_ttl: serve what remains of the entry.
-      ttl = stale ? cfg_.stale_ttl : (ttl > age ? ttl - age : left);
-      wire::put32(t, static_cast<uint32_t>(ttl));
-    }
+  std::memcpy(o, en.msg(), len);
+  int64_t age = std::max<int64_t>(0, (now_ms - en.stored_ms) / 1000);
+  int64_t left = std::max<int64_t>(0, (en.expires_ms - now_ms) / 1000);
+  for (std::size_t i = 0; i < en.ttl_count; ++i) {
+    uint8_t* t = o + en.ttl_offset(i);
+    int64_t ttl = wire::get32(t);
+    // Kept past its own TTL by min_ttl: serve what remains of the entry.
+    ttl = stale ? cfg_.stale_ttl : (ttl > age ? ttl - age : left);
+    wire::put32(t, static_cast<uint32_t>(ttl));
   }
-  wire::put16(o, q.id);
-  // The client's letter case (0x20), from its own packet.
-  std::memcpy(o + wire::header_size, client_pkt.data() + wire::header_size, q.qname_len);
-  if (q.edns) {
-    write_opt(o + len, our_udp_size, q.edns_do);
-    wire::put16(o + 10, wire::get16(o + 10) + 1);
-    len += opt_size;
-  }
-  return len;
+  // The same rules as a fresh upstream answer: the client's ID and letter
+  // case, our OPT when the client sent one, cut to `limit` by whole RRsets.
+  return wire::relay_upstream_answer(out, len, q, client_pkt, limit, our_udp_size);
 }
 
 void answer_cache::flush() {

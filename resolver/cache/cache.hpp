@@ -84,10 +84,11 @@ class answer_cache {
   // render() (valid until the next insert/fail/flush). Counts hits and misses.
   outcome lookup(const key& k, int64_t now_ms, uint32_t* entry_out);
 
-  // Writes entry `e` as the answer to the client's query `q` (its ID, letter
-  // case, EDNS, DO): TTLs counted down (or stale_ttl when `stale`), our OPT
-  // appended when the client sent one, cut to header + question with TC when
-  // larger than `limit`. `out` must hold 65535 bytes. Returns the size.
+  // Writes entry `e` as the answer to the client's query `q`: TTLs counted
+  // down (or stale_ttl when `stale`), then the rules of a fresh answer
+  // (wire::relay_upstream_answer): the client's ID and letter case, our OPT
+  // with the client's DO when it sent EDNS, cut by whole RRsets to `limit`.
+  // `out` must hold 65535 bytes. Returns the size (0: unusable, not expected).
   std::size_t render(uint32_t e, const wire::query& q, std::span<const uint8_t> client_pkt,
                      std::span<uint8_t> out, std::size_t limit, uint16_t our_udp_size,
                      int64_t now_ms, bool stale) const;

@@ -62,7 +62,7 @@ TEST_CASE("hot path: a local answer allocates nothing") {
   long before = allocations.load();
   std::size_t size = 0;
   for (int i = 0; i < 1000; ++i) {
-    auto d = server::handle(*data, {}, pkt, inside, false, out, q);
+    auto d = server::handle(*data, server::limits_from(s), pkt, inside, false, out, q);
     REQUIRE(d.what == server::decision::action::respond);
     size = d.size;
   }
