@@ -99,6 +99,8 @@ class answer_cache {
   // render(), or nullopt-like `no_entry` when nothing servable was kept.
   uint32_t insert(const key& k, std::span<const uint8_t> answer, int64_t now_ms);
 
+  // TODO: the failure's reason is not kept; effect: a SERVFAIL from failure
+  // memory has no Extended DNS Error; a reason code per entry closes it (#5).
   // Remembers that every upstream failed for `k` (timeout, unreachable,
   // SERVFAIL): for servfail_ttl seconds lookup() answers `failed`, or `stale`
   // when serve_stale is on and an expired answer is still held. Returns that
