@@ -174,12 +174,11 @@ start_upstream() {
 # (/run/vpcedns/control.sock for root), so parallel test runs cannot collide.
 CTL_SOCKET="$E2E_TMP/control.sock"
 
-# Renders a config template (default: $E2E_TEMPLATE, else vpcedns.test.toml.in) to
-# stdout, with a [control] socket = $CTL_SOCKET unless the template has its own
-# [control].
+# Renders a config template (default: vpcedns.test.toml.in) to stdout, with a
+# [control] socket = $CTL_SOCKET unless the template has its own [control].
 render_config() {
   local listen_port=$1 upstream_port=$2
-  local template=${3:-${E2E_TEMPLATE:-$E2E_DIR/vpcedns.test.toml.in}}
+  local template=${3:-$E2E_DIR/vpcedns.test.toml.in}
   sed -e "s|@LISTEN_PORT@|$listen_port|g" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
     -e "s|@E2E_TMP@|$E2E_TMP|g" "$template"
   if ! grep -q '^\[control\]' "$template"; then

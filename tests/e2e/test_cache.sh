@@ -42,8 +42,7 @@ no_opt() { ! has_opt; }
 
 start_upstream
 write_config "$E2E_TMP/cache.toml.in" "servfail_ttl = 3"
-E2E_TEMPLATE="$E2E_TMP/cache.toml.in"
-start_daemon
+start_daemon "$UP_PORT" "$E2E_TMP/cache.toml.in"
 
 # lib.sh's start-up probe asked the upstream for www.example.test itself.
 upstream_before=$(upstream_saw www.example.test.)
@@ -135,8 +134,7 @@ stop_bg "$DAEMON_PID"
 
 start_upstream
 write_config "$E2E_TMP/stale.toml.in" "$(printf 'max_ttl = 1\nserve_stale = true\nstale_ttl = 30')"
-E2E_TEMPLATE="$E2E_TMP/stale.toml.in"
-start_daemon
+start_daemon "$UP_PORT" "$E2E_TMP/stale.toml.in"
 
 ask "stale: first ask" dig -b "$OUTSIDE" www.example.test A
 expect_answer "A 198.51.100.7"
@@ -179,8 +177,7 @@ slow_port=$FREE_PORT
 BG_LOG="$E2E_TMP/slow.log"
 start_bg python3 "$E2E_TMP/slow.py" "$slow_port"
 wait_for 5 udp_bound "$slow_port" || die "slow upstream on 127.0.0.1:$slow_port did not start"
-E2E_TEMPLATE="$E2E_TMP/cache.toml.in"
-start_daemon "$slow_port"
+start_daemon "$slow_port" "$E2E_TMP/cache.toml.in"
 digs=()
 for i in 1 2 3 4 5; do
   dig @127.0.0.1 -p "$DNS_PORT" -b "$OUTSIDE" +time=3 +tries=1 +short shared.example.test A \
