@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -268,6 +269,8 @@ int run(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed log pipe (vpcedns | head) must not kill the daemon with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   vpcedns::log::init();
   int rc = 0;
   auto o = parse_args(argc, argv, &rc);

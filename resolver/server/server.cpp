@@ -6,6 +6,7 @@
 #include "forward/health.hpp"
 #include "log/log.hpp"
 #include "server/handler.hpp"
+#include "wire/render.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -187,6 +188,7 @@ struct server::worker {
   std::shared_ptr<spdlog::logger> qlog = vpcedns::log::get("query");
   bool stopped = false;
   asio::steady_timer drain_timer{io};
+  bool shutting_down = false;  // set by finish(): cancelled queries then get SERVFAIL
   // Messages a remote party can make us spend work on; logged when stopping.
   // TODO: no metrics endpoint; effect: counts are seen only in the stop line;
   // closes with a stats/metrics interface (no issue yet).
@@ -275,9 +277,10 @@ struct server::worker {
         ? wire::name_to_text({q.lname.data(), q.qname_len})  // lowercased: logs grep better
         : "-";
     qlog->log(current().settings->log_queries ? spdlog::level::info : spdlog::level::debug,
-              "query client={}:{} id={} qname={} qtype={} proto={} view={} source={} rcode={} "
+              "query client={} id={} qname={} qtype={} proto={} view={} source={} rcode={} "
               "size={} dur={:.6f}",
-              r.client.to_string(), r.client_port, q.id, qname, q.qtype, r.proto,
+              view::socket_address{r.client, r.client_port}.to_string(), q.id, qname,
+              wire::type_name(q.qtype), r.proto,
               current().data->view_name(d.view), d.source, wire::to_string(rc), size, us.count() / 1e6);
   }
 
@@ -472,7 +475,9 @@ struct server::worker {
     upstream_failure why = upstream_failure::none;
     switch (r.st) {
       case forward::status::cancelled:
-        return 0;
+        if (!shutting_down) return 0;
+        why = upstream_failure::timeout;  // stopping before the upstream answered
+        break;
       case forward::status::answered:
         break;
       case forward::status::timeout:
@@ -509,7 +514,7 @@ struct server::worker {
     d.target = {};  // points into the snapshot; not needed past this point
     fwd->send(std::span<const uint8_t>(question.data(), n),
               [this, prefix, client, q, d, rec, tcp, reply](forward::result r) mutable {
-                if (r.st == forward::status::cancelled) return reply(0);
+                if (r.st == forward::status::cancelled && !shutting_down) return reply(0);
                 std::size_t size = 0;
                 if (r.st == forward::status::answered) {
                   std::size_t limit = tcp ? wire::max_message : q.udp_limit(lim().edns_udp_max);
@@ -646,15 +651,22 @@ struct server::worker {
         "tcp_over_limit={}",
         index, counts.dropped, counts.formerr, counts.refused, counts.tcp_closed,
         counts.tcp_over_limit);
-    boost::system::error_code ignored;
-    for (auto& l : udp) l.sock.close(ignored);
-    for (auto& w : conns)
-      if (auto c = w.lock()) c->close();
+    // Queries still waiting on an upstream are cancelled; with shutting_down
+    // set, their completions (queued behind this handler) answer SERVFAIL, so
+    // no client is left without a reply. Sockets close once those are out.
+    shutting_down = true;
     fwd->shutdown();
+    for (auto& f : retired) f->shutdown();
     stats_timer.cancel();
     publish_stats();
-    for (auto& f : retired) f->shutdown();
-    io.stop();
+    drain_timer.expires_after(std::chrono::milliseconds(50));  // lets TCP writes leave
+    drain_timer.async_wait([this](boost::system::error_code) {
+      boost::system::error_code ignored;
+      for (auto& l : udp) l.sock.close(ignored);
+      for (auto& w : conns)
+        if (auto c = w.lock()) c->close();
+      io.stop();
+    });
   }
 };
 
@@ -699,7 +711,38 @@ server::~server() {
   join();
 }
 
+namespace {
+
+// SO_REUSEPORT would let us share a port with another process of the same
+// user (a second vpcedns, an unbound with so-reuseport) and split its
+// traffic silently. Binding once without it first makes such a clash the
+// "address already in use" it is.
+void check_port_free(const view::socket_address& a) {
+  asio::io_context io(1);
+  auto addr = to_asio(a.addr);
+  boost::system::error_code ec;
+  udp::socket u(io);
+  u.open(addr.is_v4() ? udp::v4() : udp::v6(), ec);
+  if (!ec && addr.is_v6()) u.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) u.bind(udp::endpoint(addr, a.port), ec);
+  if (!ec) {
+    tcp::acceptor t(io);
+    t.open(addr.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) t.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && addr.is_v6()) t.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) t.bind(tcp::endpoint(addr, a.port), ec);
+  }
+  if (ec)
+    throw std::runtime_error("cannot listen on " + a.to_string() + ": " + ec.message() +
+                             (ec == asio::error::address_in_use
+                                  ? " (is another vpcedns or DNS server running there?)"
+                                  : ""));
+}
+
+}  // namespace
+
 void server::start() {
+  for (const auto& a : state_.current()->settings->listen) check_port_free(a);
   unsigned n = std::max(1u, state_.current()->settings->threads);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<worker>(state_, i));

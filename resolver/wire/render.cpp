@@ -2,6 +2,7 @@
 
 #include <ldns/ldns.h>
 
+#include <cstdio>
 #include <memory>
 
 namespace vpcedns::wire {
@@ -39,6 +40,14 @@ std::optional<std::vector<uint8_t>> rdata_from_text(std::string_view rtype, std:
   if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) return std::nullopt;
   const uint8_t* p = ldns_buffer_begin(buf.get());
   return std::vector<uint8_t>(p, p + ldns_buffer_position(buf.get()));
+}
+
+const char* type_name(uint16_t rtype) {
+  const ldns_rr_descriptor* d = ldns_rr_descript(rtype);
+  if (d && d->_name) return d->_name;
+  thread_local char buf[16];
+  std::snprintf(buf, sizeof buf, "TYPE%u", rtype);
+  return buf;
 }
 
 }  // namespace vpcedns::wire

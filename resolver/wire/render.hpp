@@ -19,4 +19,8 @@ std::optional<std::string> name_from_text(std::string_view text);
 // Names inside the RDATA are written uncompressed. nullopt on a parse error.
 std::optional<std::vector<uint8_t>> rdata_from_text(std::string_view rtype, std::string_view rdata);
 
+// "A", "AAAA", "TYPE65280"...: the mnemonic of an RR type, for logs. Points
+// into ldns's static table or a thread-local buffer; does not allocate.
+const char* type_name(uint16_t rtype);
+
 }  // namespace vpcedns::wire
