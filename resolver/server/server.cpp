@@ -41,6 +41,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+// Answers queued or owed on one TCP connection before we stop reading it.
+constexpr std::size_t max_tcp_backlog = 256;
+
 // Every worker binds the same addresses; the kernel spreads clients over them.
 template <typename Socket>
 void set_reuseport(Socket& s) {
@@ -580,9 +583,29 @@ struct server::worker {
       if (ec) break;
       c->arm_idle();
       on_tcp(c, peer, std::span<const uint8_t>(msg.data(), len));
+      if (c->out.size() + c->pending >= max_tcp_backlog) co_await wait_for_reader(c);
     }
     --live_conns;
     if (c->pending == 0 && !c->writing) c->close();
+  }
+
+  // RFC 7766 6.2.3: a client that pipelines queries but does not read the
+  // answers must not make us queue them without bound. Stop reading its
+  // queries until it has taken half of the backlog; give up on it after the
+  // idle timeout.
+  asio::awaitable<void> wait_for_reader(std::shared_ptr<tcp_conn> c) {
+    auto give_up = clock_type::now() + c->idle_timeout;
+    asio::steady_timer t(io);
+    boost::system::error_code ec;
+    while (c->sock.is_open() && c->out.size() + c->pending > max_tcp_backlog / 2) {
+      if (clock_type::now() >= give_up) {
+        ++counts.tcp_closed;
+        c->close();
+        break;
+      }
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
 
   void on_tcp(const std::shared_ptr<tcp_conn>& c, const tcp::endpoint& peer,
