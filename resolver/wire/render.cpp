@@ -1,25 +1,13 @@
 #include "wire/render.hpp"
 
+#include "wire/ldns_ptr.hpp"
+
 #include <ldns/ldns.h>
 
 #include <cstdio>
 #include <memory>
 
 namespace vpcedns::wire {
-
-namespace {
-
-struct rdf_free {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct rr_free {
-  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
-struct buffer_free {
-  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
-};
-
-}  // namespace
 
 std::optional<std::string> name_from_text(std::string_view text) {
   std::string s(text);

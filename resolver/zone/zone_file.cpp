@@ -1,6 +1,7 @@
 #include "zone/zone_file.hpp"
 
 #include "config/config.hpp"
+#include "wire/ldns_ptr.hpp"  // after the std headers config.hpp pulls in: ldns touches bool
 
 #include <ldns/ldns.h>
 
@@ -23,17 +24,9 @@ namespace {
 constexpr std::size_t max_file_size = 64 * 1024 * 1024;
 constexpr std::size_t max_include_depth = 16;
 
-struct rdf_free {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct rr_free {
-  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
-struct buffer_free {
-  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
-};
-using rdf_ptr = std::unique_ptr<ldns_rdf, rdf_free>;
-using rr_ptr = std::unique_ptr<ldns_rr, rr_free>;
+using wire::buffer_free;
+using wire::rdf_ptr;
+using wire::rr_ptr;
 
 // One logical line of a master file: its tokens, with parentheses removed.
 struct entry {
