@@ -90,6 +90,7 @@ struct cache_settings {
   uint32_t min_ttl = 0;             // answers are kept at least this long (<= max_ttl)
   bool serve_stale = false;         // RFC 8767: expired answers when every upstream fails
   uint32_t stale_ttl = 30;          // TTL of a stale answer (RFC 8767 section 4: 30 s)
+  bool operator==(const cache_settings&) const = default;
 };
 
 struct settings {

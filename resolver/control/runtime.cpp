@@ -147,6 +147,11 @@ std::vector<std::string> runtime::keep_unreloadable(config::settings& next) cons
                    " until a restart");
     next.threads = now.threads;
   }
+  if (!(next.cache == now.cache)) {
+    // Each worker builds its cache once, at start (resolver/cache/README.md).
+    kept.push_back("[cache] changed; keeping the current cache settings until a restart");
+    next.cache = now.cache;
+  }
   if (next.control.socket != now.control.socket) {
     kept.push_back("[control] socket changed; keeping the current one until a restart");
     next.control = now.control;

@@ -330,7 +330,10 @@ match local_data::lookup(view::view_id view, std::string_view lname, uint16_t qt
   while (!m.next.empty() && m.what == match::kind::answer) {
     std::string_view next = m.next;
     m.next = {};
-    if (m.chain_len == max_chain) break;  // a loop or a long chain: answer what we have
+    // A loop or a long chain: answer the links so far, each once.
+    bool seen = next == lname;
+    for (std::size_t i = 0; i < m.chain_len && !seen; ++i) seen = m.chain[i].owner == next;
+    if (seen || m.chain_len == max_chain) break;
     match t = find(vt, next, qtype);
     switch (t.what) {
       case match::kind::none:
