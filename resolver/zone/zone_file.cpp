@@ -354,6 +354,10 @@ void loader::add_record(file_state& f, const entry& e) {
                 "unknown record type \"" + type_text +
                     "\"; use a type name such as A, AAAA, CNAME, MX, TXT, SRV, " +
                     "or TYPEnnn (RFC 3597)");
+  // DNAME (RFC 6672) would need name synthesis that vpcedns does not do, and
+  // Route 53 has no DNAME either: refuse it rather than serve it as inert data.
+  if (rtype == LDNS_RR_TYPE_DNAME)
+    return note(f, e.line, "DNAME is not supported (Route 53 has none); use a CNAME per name");
   if (i >= e.tokens.size()) return note(f, e.line, type_text + " record has no data");
   if (ttl)
     f.last_ttl = ttl;

@@ -97,6 +97,7 @@ TEST_CASE("zone_file: bad files are rejected with file, line and the problem") {
   };
   const row rows[] = {
       {"unknown type", soa + "www IN AAA 10.0.0.1\n", "z.zone:2: unknown record type \"AAA\""},
+      {"DNAME", soa + "old IN DNAME new.corp.internal.\n", "z.zone:2: DNAME is not supported"},
       {"bad TTL", soa + "www 3x600 IN A 10.0.0.1\n", "z.zone:2: bad TTL \"3x600\""},
       {"TTL too large", soa + "www 2147483648 IN A 10.0.0.1\n",
        "z.zone:2: bad TTL \"2147483648\"; use seconds 0-2147483647 (RFC 2181 8)"},
