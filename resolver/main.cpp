@@ -93,9 +93,8 @@ std::optional<options> parse_args(int argc, char** argv, int* rc) {
 
 std::string control_socket(const config::settings& s) {
   return s.control.socket.empty()
-             ? config::default_control_socket(::geteuid(), [](const char* n) -> const char* {
-                 return std::getenv(n);
-               })
+             ? config::default_control_socket(
+                   ::geteuid(), [](const char* n) -> const char* { return std::getenv(n); })
              : s.control.socket;
 }
 
@@ -110,17 +109,19 @@ void log_summary(const config::settings& s, const zone::local_data& data,
   log->info("{} worker thread{}", s.threads, s.threads == 1 ? "" : "s");
   std::string allow;
   for (const auto& c : s.allow) allow += (allow.empty() ? "" : ",") + c.to_string();
-  log->info("clients allowed {} (others REFUSED) chaos={} tcp_idle_timeout_ms={} "
-            "max_tcp_connections={}",
-            allow, s.chaos == config::settings::chaos_mode::answer ? "answer" : "refuse",
-            s.tcp_idle_timeout_ms, s.max_tcp_connections);
+  log->info(
+      "clients allowed {} (others REFUSED) chaos={} tcp_idle_timeout_ms={} "
+      "max_tcp_connections={}",
+      allow, s.chaos == config::settings::chaos_mode::answer ? "answer" : "refuse",
+      s.tcp_idle_timeout_ms, s.max_tcp_connections);
   if (s.cache.max_entries == 0)
     log->info("cache off");
   else
-    log->info("cache max_entries={} (split over the workers) servfail_ttl={} min_ttl={} "
-              "max_ttl={} serve_stale={} stale_ttl={}",
-              s.cache.max_entries, s.cache.servfail_ttl, s.cache.min_ttl, s.cache.max_ttl,
-              s.cache.serve_stale ? "on" : "off", s.cache.stale_ttl);
+    log->info(
+        "cache max_entries={} (split over the workers) servfail_ttl={} min_ttl={} "
+        "max_ttl={} serve_stale={} stale_ttl={}",
+        s.cache.max_entries, s.cache.servfail_ttl, s.cache.min_ttl, s.cache.max_ttl,
+        s.cache.serve_stale ? "on" : "off", s.cache.stale_ttl);
 }
 
 void log_cache(const server::server& srv, const char* why) {
@@ -196,8 +197,7 @@ std::unique_ptr<control::control_server> start_control(boost::asio::io_context& 
     return ctl;
   } catch (const std::runtime_error& e) {
     if (!s.control.socket.empty()) throw;
-    log->error("{}; `vpcedns ctl` is unavailable for this daemon (SIGHUP still reloads)",
-               e.what());
+    log->error("{}; `vpcedns ctl` is unavailable for this daemon (SIGHUP still reloads)", e.what());
     return nullptr;
   }
 }

@@ -9,7 +9,9 @@ namespace {
 
 constexpr uint16_t type_tsig = 250;
 // RFC 2181 8: a TTL with the top bit set is treated as zero.
-uint32_t sane_ttl(uint32_t t) { return t > 0x7fffffffu ? 0 : t; }
+uint32_t sane_ttl(uint32_t t) {
+  return t > 0x7fffffffu ? 0 : t;
+}
 
 uint64_t fnv1a(std::span<const uint8_t> b) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -20,9 +22,9 @@ uint64_t fnv1a(std::span<const uint8_t> b) {
 // The upstream's answer, checked and reduced to what the cache keeps.
 struct normalised {
   enum class kind { uncacheable, positive, negative, servfail } what = kind::uncacheable;
-  std::vector<uint8_t> msg;       // without OPT, TTLs capped
-  std::vector<uint16_t> ttls;     // offsets of the TTL fields in msg
-  uint32_t ttl = 0;               // how long the answer lives, before min/max
+  std::vector<uint8_t> msg;    // without OPT, TTLs capped
+  std::vector<uint16_t> ttls;  // offsets of the TTL fields in msg
+  uint32_t ttl = 0;            // how long the answer lives, before min/max
 };
 
 struct rr_walk {

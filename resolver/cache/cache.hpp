@@ -59,13 +59,13 @@ enum class outcome : uint8_t {
 
 struct stats {
   uint64_t entries = 0;
-  uint64_t hits = 0;        // fresh answers served
-  uint64_t stale_hits = 0;  // expired answers served (serve_stale)
-  uint64_t failed_hits = 0; // SERVFAILs served from a remembered failure
+  uint64_t hits = 0;         // fresh answers served
+  uint64_t stale_hits = 0;   // expired answers served (serve_stale)
+  uint64_t failed_hits = 0;  // SERVFAILs served from a remembered failure
   uint64_t misses = 0;
   uint64_t inserts = 0;
   uint64_t evictions = 0;
-  uint64_t uncacheable = 0; // upstream answers not kept (TC, no SOA, too large...)
+  uint64_t uncacheable = 0;  // upstream answers not kept (TC, no SOA, too large...)
 };
 
 // TODO: one cache per worker thread splits the hit rate and max_entries over
@@ -118,12 +118,12 @@ class answer_cache {
   struct entry {
     std::unique_ptr<uint8_t[]> data;  // key bytes, message, TTL offsets (uint16 each)
     uint16_t key_len = 0;
-    uint16_t msg_len = 0;             // 0: a failure without an answer
+    uint16_t msg_len = 0;  // 0: a failure without an answer
     uint16_t ttl_count = 0;
     uint64_t hash = 0;
-    int64_t stored_ms = 0;            // when the answer arrived
-    int64_t expires_ms = 0;           // end of its TTL
-    int64_t failed_until_ms = 0;      // end of a remembered upstream failure
+    int64_t stored_ms = 0;                      // when the answer arrived
+    int64_t expires_ms = 0;                     // end of its TTL
+    int64_t failed_until_ms = 0;                // end of a remembered upstream failure
     uint32_t prev = no_entry, next = no_entry;  // LRU list, most recent first
 
     std::span<const uint8_t> key_bytes() const { return {data.get(), key_len}; }

@@ -304,7 +304,7 @@ class reader {
   std::string file_;
   std::vector<message> errors_;
   std::vector<message> warnings_;
-  std::map<std::string, unsigned> vpc_lines_;       // vpc name -> line
+  std::map<std::string, unsigned> vpc_lines_;                            // vpc name -> line
   std::map<std::pair<std::string, std::string>, unsigned> zone_owners_;  // (vpc, origin) -> line
   std::map<std::string, std::string> cidr_owners_;  // "10.0.0.0/16" -> where it was seen
   std::map<std::string, unsigned> endpoint_lines_;  // endpoint id -> line
@@ -877,8 +877,8 @@ void reader::read_zone_vpcs(const toml::value& t, const std::string& path, zone&
 
 settings reader::read(const toml::value& root) {
   settings s;
-  check_keys(root, "", {"listen", "forward", "log", "server", "cache", "control", "vpc",
-                        "endpoint", "zone"});
+  check_keys(root, "",
+             {"listen", "forward", "log", "server", "cache", "control", "vpc", "endpoint", "zone"});
   read_listen(root, s);
   read_forward(root, s);
   read_log(root, s);

@@ -26,24 +26,24 @@ class error : public std::runtime_error {
 };
 
 struct vpc {
-  std::string name;                // unique, [A-Za-z0-9_.-]+
-  std::vector<view::cidr> cidrs;   // at least one
+  std::string name;               // unique, [A-Za-z0-9_.-]+
+  std::vector<view::cidr> cidrs;  // at least one
 };
 
 // One elastic network interface of an interface endpoint: one per AZ.
 struct eni {
-  std::string az;                            // e.g. "us-east-1a"
-  view::ip_address ipv4;                     // required
-  std::optional<view::ip_address> ipv6;      // optional
+  std::string az;                        // e.g. "us-east-1a"
+  view::ip_address ipv4;                 // required
+  std::optional<view::ip_address> ipv6;  // optional
 };
 
 struct endpoint {
-  std::string id;          // "vpce-" followed by 1-17 lowercase hex digits, unique
-  std::string suffix;      // the 8-character lowercase [a-z0-9] token AWS assigns
-  std::string service;     // "com.amazonaws.<region>.<service>", as in the config
-  std::string region;      // parsed from service, e.g. "us-east-1"
-  std::string service_key; // the part after the region, e.g. "sqs", "ecr.dkr"
-  std::string vpc;         // name of a [[vpc]]
+  std::string id;           // "vpce-" followed by 1-17 lowercase hex digits, unique
+  std::string suffix;       // the 8-character lowercase [a-z0-9] token AWS assigns
+  std::string service;      // "com.amazonaws.<region>.<service>", as in the config
+  std::string region;       // parsed from service, e.g. "us-east-1"
+  std::string service_key;  // the part after the region, e.g. "sqs", "ecr.dkr"
+  std::string vpc;          // name of a [[vpc]]
   bool private_dns = true;
   // Names private DNS covers, lowercase, no trailing dot; a leading "*." is a
   // wildcard. From the built-in table for known services, or from the config key
@@ -52,8 +52,8 @@ struct endpoint {
   // The label(s) between the endpoint id and the region in vpce names, e.g.
   // "sqs" or "dkr.ecr": vpce-<id>-<suffix>.<vpce_service>.<region>.vpce.amazonaws.com
   std::string vpce_service;
-  std::vector<eni> enis;   // at least one
-  int line = 0;            // where it was defined, for later error messages
+  std::vector<eni> enis;  // at least one
+  int line = 0;           // where it was defined, for later error messages
 };
 
 struct forward_settings {
@@ -94,16 +94,16 @@ struct cache_settings {
 };
 
 struct settings {
-  std::string source;                          // file path, or "<embedded default>"
-  std::vector<view::socket_address> listen;    // UDP and TCP on each; at least one
+  std::string source;                        // file path, or "<embedded default>"
+  std::vector<view::socket_address> listen;  // UDP and TCP on each; at least one
   forward_settings forward;
-  std::string log_level = "info";              // trace, debug, info, warn, error, critical, off
-  bool log_queries = false;                    // one info line per query
-  unsigned threads = 1;                        // worker threads: the number of cores
-                                               // unless the file says (0 = number of cores)
-  uint16_t edns_udp_max = 1232;                // largest UDP answer we send, 512..4096
-  unsigned tcp_idle_timeout_ms = 10000;        // close a TCP connection idle this long
-  unsigned max_tcp_connections = 1024;         // per worker thread; more are closed at once
+  std::string log_level = "info";        // trace, debug, info, warn, error, critical, off
+  bool log_queries = false;              // one info line per query
+  unsigned threads = 1;                  // worker threads: the number of cores
+                                         // unless the file says (0 = number of cores)
+  uint16_t edns_udp_max = 1232;          // largest UDP answer we send, 512..4096
+  unsigned tcp_idle_timeout_ms = 10000;  // close a TCP connection idle this long
+  unsigned max_tcp_connections = 1024;   // per worker thread; more are closed at once
   // Clients answered; every other client gets REFUSED, whatever it asks. When
   // [server] allow is not set: 127.0.0.0/8, ::1 and the cidrs of every [[vpc]].
   std::vector<view::cidr> allow;

@@ -49,8 +49,8 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using boost::asio::posix::stream_descriptor;
 
-constexpr std::size_t header_size = 12;      // RFC 1035 4.1.1
-constexpr std::size_t max_message = 65535;   // TCP length field, RFC 1035 4.2.2
+constexpr std::size_t header_size = 12;     // RFC 1035 4.1.1
+constexpr std::size_t max_message = 65535;  // TCP length field, RFC 1035 4.2.2
 constexpr uint16_t default_port = 53;
 
 struct channel_deleter {
@@ -73,13 +73,19 @@ void library_init_once() {
 
 status map_status(int ares_status) {
   switch (ares_status) {
-    case ARES_SUCCESS: return status::answered;  // any rcode: ARES_FLAG_NOCHECKRESP
-    case ARES_ETIMEOUT: return status::timeout;
-    case ARES_EBADRESP: return status::bad_answer;
-    case ARES_EBADQUERY: return status::bad_query;
+    case ARES_SUCCESS:
+      return status::answered;  // any rcode: ARES_FLAG_NOCHECKRESP
+    case ARES_ETIMEOUT:
+      return status::timeout;
+    case ARES_EBADRESP:
+      return status::bad_answer;
+    case ARES_EBADQUERY:
+      return status::bad_query;
     case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: return status::cancelled;
-    default: return status::unreachable;  // ECONNREFUSED, ESERVFAIL (no server), ENOMEM...
+    case ARES_EDESTRUCTION:
+      return status::cancelled;
+    default:
+      return status::unreachable;  // ECONNREFUSED, ESERVFAIL (no server), ENOMEM...
   }
 }
 
@@ -159,12 +165,18 @@ class id_source {
 
 const char* to_string(status s) {
   switch (s) {
-    case status::answered: return "answered";
-    case status::timeout: return "timeout";
-    case status::unreachable: return "unreachable";
-    case status::bad_answer: return "bad_answer";
-    case status::cancelled: return "cancelled";
-    case status::bad_query: return "bad_query";
+    case status::answered:
+      return "answered";
+    case status::timeout:
+      return "timeout";
+    case status::unreachable:
+      return "unreachable";
+    case status::bad_answer:
+      return "bad_answer";
+    case status::cancelled:
+      return "cancelled";
+    case status::bad_query:
+      return "bad_query";
   }
   return "unknown";
 }
@@ -243,19 +255,20 @@ forwarder::impl::impl(boost::asio::io_context& io, const config::forward_setting
       timer_(io),
       log_timer_(io) {
   init_channel(s, resolv_conf);
-  log_->debug("forwarder ready upstreams={} source={} timeout_ms={} attempts={}",
-              join(upstreams_), s.use_resolv_conf ? resolv_conf : "config", s.timeout_ms,
-              s.attempts);
+  log_->debug("forwarder ready upstreams={} source={} timeout_ms={} attempts={}", join(upstreams_),
+              s.use_resolv_conf ? resolv_conf : "config", s.timeout_ms, s.attempts);
 }
 
 void forwarder::impl::init_channel(const config::forward_settings& s,
                                    const std::string& resolv_conf) {
   library_init_once();
   if (!s.use_resolv_conf && s.upstreams.empty())
-    throw std::runtime_error("forward: no upstreams: list resolvers in [forward] upstreams, "
-                             "or leave it empty to use the nameservers of /etc/resolv.conf");
+    throw std::runtime_error(
+        "forward: no upstreams: list resolvers in [forward] upstreams, "
+        "or leave it empty to use the nameservers of /etc/resolv.conf");
   if (s.use_resolv_conf && !names_a_server(resolv_conf))
-    throw std::runtime_error("forward: " + resolv_conf + " has no nameserver line (or cannot "
+    throw std::runtime_error("forward: " + resolv_conf +
+                             " has no nameserver line (or cannot "
                              "be read): add one, or set [forward] upstreams");
 
   // Servers strictly in order, our timeouts, rcodes passed through; no EDNS
@@ -335,15 +348,14 @@ void forwarder::impl::shutdown() {
 
 // ---- sockets ----
 
-void forwarder::impl::on_socket_state(void* data, ares_socket_t fd, int readable,
-                                      int writable) {
+void forwarder::impl::on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
   auto* self = static_cast<impl*>(data);
   // Never let an exception unwind through c-ares.
   try {
     self->socket_state(fd, readable != 0, writable != 0);
   } catch (const std::exception& e) {
-    self->log_->error("cannot watch a c-ares socket fd={} error={}; its queries will time out",
-                      fd, e.what());
+    self->log_->error("cannot watch a c-ares socket fd={} error={}; its queries will time out", fd,
+                      e.what());
   }
 }
 
@@ -479,12 +491,24 @@ void forwarder::impl::complete_later(completion done, result r) {
 
 void forwarder::impl::count(status st) {
   switch (st) {
-    case status::answered: ++stats_.answered; break;
-    case status::timeout: ++stats_.timeout; break;
-    case status::unreachable: ++stats_.unreachable; break;
-    case status::bad_answer: ++stats_.bad_answer; break;
-    case status::cancelled: ++stats_.cancelled; break;
-    case status::bad_query: ++stats_.bad_query; break;
+    case status::answered:
+      ++stats_.answered;
+      break;
+    case status::timeout:
+      ++stats_.timeout;
+      break;
+    case status::unreachable:
+      ++stats_.unreachable;
+      break;
+    case status::bad_answer:
+      ++stats_.bad_answer;
+      break;
+    case status::cancelled:
+      ++stats_.cancelled;
+      break;
+    case status::bad_query:
+      ++stats_.bad_query;
+      break;
   }
 }
 
@@ -546,12 +570,20 @@ const std::vector<view::socket_address>& forwarder::upstreams() const {
   return impl_->upstreams_;
 }
 
-std::size_t forwarder::in_flight() const { return impl_->in_flight_; }
+std::size_t forwarder::in_flight() const {
+  return impl_->in_flight_;
+}
 
-const counters& forwarder::stats() const { return impl_->stats_; }
+const counters& forwarder::stats() const {
+  return impl_->stats_;
+}
 
-upstream_state forwarder::health() const { return impl_->health_.state(); }
+upstream_state forwarder::health() const {
+  return impl_->health_.state();
+}
 
-void forwarder::shutdown() { impl_->shutdown(); }
+void forwarder::shutdown() {
+  impl_->shutdown();
+}
 
 }  // namespace vpcedns::forward

@@ -17,7 +17,8 @@
 namespace vpcedns::forward {
 
 enum class status {
-  answered,     // `answer` holds the upstream's message (any rcode: NXDOMAIN, SERVFAIL... pass through)
+  answered,     // `answer` holds the upstream's message (any rcode: NXDOMAIN, SERVFAIL... pass
+                // through)
   timeout,      // every attempt on every upstream timed out
   unreachable,  // connection refused / network error on every upstream
   bad_answer,   // upstream replies could not be used (malformed)

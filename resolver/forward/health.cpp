@@ -4,9 +4,12 @@ namespace vpcedns::forward {
 
 const char* to_string(upstream_state s) {
   switch (s) {
-    case upstream_state::ok: return "ok";
-    case upstream_state::slow: return "slow";
-    case upstream_state::failing: return "failing";
+    case upstream_state::ok:
+      return "ok";
+    case upstream_state::slow:
+      return "slow";
+    case upstream_state::failing:
+      return "failing";
   }
   return "unknown";
 }

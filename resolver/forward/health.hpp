@@ -23,8 +23,8 @@ struct health_line {
   upstream_state state = upstream_state::ok;  // the state now
   upstream_state was = upstream_state::ok;    // the state the previous line reported
   status last = status::answered;             // the most recent outcome counted
-  std::uint64_t troubled = 0;    // slow or failed queries since the previous line
-  std::uint64_t suppressed = 0;  // outcomes that wanted a line but were held back
+  std::uint64_t troubled = 0;                 // slow or failed queries since the previous line
+  std::uint64_t suppressed = 0;               // outcomes that wanted a line but were held back
 };
 
 // Rate-limits health lines: one per state change, and while not ok at most one

@@ -96,8 +96,10 @@ decision handle(const zone::local_data& data, const limits& lim, std::span<const
   // Before anything else: a client we do not serve learns nothing more.
   if (!allowed(lim, client)) return prohibited(q, pkt, out, lim);
   switch (st) {
-    case wire::parse_status::formerr: return error(wire::rcode::formerr, q, pkt, out, lim);
-    case wire::parse_status::notimp: return error(wire::rcode::notimp, q, pkt, out, lim);
+    case wire::parse_status::formerr:
+      return error(wire::rcode::formerr, q, pkt, out, lim);
+    case wire::parse_status::notimp:
+      return error(wire::rcode::notimp, q, pkt, out, lim);
     case wire::parse_status::badvers:
       return badvers(q, pkt, out, lim);
     default:

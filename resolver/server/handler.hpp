@@ -21,13 +21,13 @@ struct decision {
     // here (zone::write_chain_prefix, `prefix_answers` RRs); forward a query
     // for `target`, then complete it with wire::splice_chain().
     forward_target,
-    drop,     // say nothing (unreadable or a response); over TCP, close the connection
+    drop,  // say nothing (unreadable or a response); over TCP, close the connection
   };
   action what = action::drop;
   std::size_t size = 0;
   view::view_id view = view::outside;
   wire::rcode rc = wire::rcode::noerror;
-  const char* source = "";  // for the query log: "local", "forward", "error", "refused"...
+  const char* source = "";      // for the query log: "local", "forward", "error", "refused"...
   std::string_view target{};    // forward_target: lowercase wire name, valid with the snapshot
   uint16_t prefix_answers = 0;  // forward_target: answer RRs in out[0..size)
 };

@@ -85,8 +85,8 @@ struct tcp_conn : std::enable_shared_from_this<tcp_conn> {
   tcp::socket sock;
   asio::steady_timer idle;
   std::chrono::milliseconds idle_timeout;  // RFC 7766 6.2.3 (server.tcp_idle_timeout_ms)
-  std::deque<std::vector<uint8_t>> out;  // each message with its 2-byte length prefix
-  std::size_t pending = 0;               // queries forwarded and not yet answered
+  std::deque<std::vector<uint8_t>> out;    // each message with its 2-byte length prefix
+  std::size_t pending = 0;                 // queries forwarded and not yet answered
   bool writing = false;
 
   void send(const uint8_t* data, std::size_t n) {
@@ -122,8 +122,10 @@ struct tcp_conn : std::enable_shared_from_this<tcp_conn> {
     idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
-      if (self->pending > 0 || self->writing) self->arm_idle();
-      else self->close();
+      if (self->pending > 0 || self->writing)
+        self->arm_idle();
+      else
+        self->close();
     });
   }
 
@@ -276,15 +278,16 @@ struct server::worker {
     served.note(d, rc);
     if (!want_query_log()) return;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - r.start);
-    std::string qname = q.question_end
-        ? wire::name_to_text({q.lname.data(), q.qname_len})  // lowercased: logs grep better
-        : "-";
+    std::string qname =
+        q.question_end
+            ? wire::name_to_text({q.lname.data(), q.qname_len})  // lowercased: logs grep better
+            : "-";
     qlog->log(current().settings->log_queries ? spdlog::level::info : spdlog::level::debug,
               "query client={} id={} qname={} qtype={} proto={} view={} source={} rcode={} "
               "size={} dur={:.6f}",
               view::socket_address{r.client, r.client_port}.to_string(), q.id, qname,
-              wire::type_name(q.qtype), r.proto,
-              current().data->view_name(d.view), d.source, wire::to_string(rc), size, us.count() / 1e6);
+              wire::type_name(q.qtype), r.proto, current().data->view_name(d.view), d.source,
+              wire::to_string(rc), size, us.count() / 1e6);
   }
 
   // ---- binding ----
@@ -343,7 +346,6 @@ struct server::worker {
     }
   }
 
-
   void on_udp(udp_listener& l, std::size_t n) {
     query_record rec{clock_type::now(), to_ip(l.remote.address()), l.remote.port(), "udp"};
     std::span<const uint8_t> pkt(l.rx.data(), n);
@@ -384,7 +386,8 @@ struct server::worker {
     uint16_t our_udp = lim().edns_udp_max;
     std::size_t size = 0;
     switch (cache.lookup(k, ms, &e)) {
-      case cache::outcome::miss: return 0;
+      case cache::outcome::miss:
+        return 0;
       case cache::outcome::fresh:
         d.source = "cache";
         size = cache.render(e, q, pkt, tx, limit, our_udp, ms, false);
@@ -471,7 +474,6 @@ struct server::worker {
     });
   }
 
-
   // Turns an upstream result into the client's answer in `tx`. Returns its size.
   std::size_t finish_forward(const forward::result& r, const wire::query& q,
                              const std::vector<uint8_t>& client, bool tcp, decision& d) {
@@ -511,7 +513,7 @@ struct server::worker {
     auto client = std::make_shared<std::vector<uint8_t>>(pkt.begin(), pkt.end());
     std::array<uint8_t, wire::max_name_wire + 64> question;
     auto target = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.target.data()),
-                                            d.target.size());
+                                           d.target.size());
     std::size_t n =
         wire::write_query(question, target, q.qtype, q.edns, q.edns_do, lim().edns_udp_max);
     d.target = {};  // points into the snapshot; not needed past this point
@@ -657,8 +659,7 @@ struct server::worker {
   // Polls until every forwarded query is answered or the deadline passes.
   void drain_until(clock_type::time_point deadline) {
     if (in_flight() == 0 || clock_type::now() >= deadline) {
-      if (in_flight() > 0)
-        log->warn("stopping with {} forwarded queries unanswered", in_flight());
+      if (in_flight() > 0) log->warn("stopping with {} forwarded queries unanswered", in_flight());
       finish();
       return;
     }
@@ -785,8 +786,7 @@ void server::run() {
 }
 
 void server::stop(std::chrono::milliseconds drain) {
-  for (auto& w : workers_)
-    asio::post(w->io, [w = w.get(), drain] { w->stop(drain); });
+  for (auto& w : workers_) asio::post(w->io, [w = w.get(), drain] { w->stop(drain); });
 }
 
 void server::flush_cache() {

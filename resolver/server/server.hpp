@@ -31,11 +31,11 @@ struct query_counters {
 struct worker_status {
   unsigned index = 0;
   query_counters queries;
-  forward::counters upstream;            // of the current forwarder
-  std::string health;                    // forward::to_string(upstream_state)
+  forward::counters upstream;  // of the current forwarder
+  std::string health;          // forward::to_string(upstream_state)
   std::vector<view::socket_address> upstreams;
-  std::size_t in_flight = 0;             // forwarded, not answered yet (retired forwarders too)
-  std::size_t retired = 0;               // forwarders replaced by a reload, still draining
+  std::size_t in_flight = 0;  // forwarded, not answered yet (retired forwarders too)
+  std::size_t retired = 0;    // forwarders replaced by a reload, still draining
 };
 
 class server {

@@ -7,12 +7,18 @@ namespace vpcedns::wire {
 
 const char* to_string(rcode r) {
   switch (r) {
-    case rcode::noerror: return "NOERROR";
-    case rcode::formerr: return "FORMERR";
-    case rcode::servfail: return "SERVFAIL";
-    case rcode::nxdomain: return "NXDOMAIN";
-    case rcode::notimp: return "NOTIMP";
-    case rcode::refused: return "REFUSED";
+    case rcode::noerror:
+      return "NOERROR";
+    case rcode::formerr:
+      return "FORMERR";
+    case rcode::servfail:
+      return "SERVFAIL";
+    case rcode::nxdomain:
+      return "NXDOMAIN";
+    case rcode::notimp:
+      return "NOTIMP";
+    case rcode::refused:
+      return "REFUSED";
   }
   return "RCODE?";
 }
@@ -226,7 +232,9 @@ void response_writer::begin(const query& q, std::span<const uint8_t> pkt, rcode 
   has_ede_ = false;
 }
 
-void response_writer::bump(section s, uint16_t n) { counts_[static_cast<int>(s)] += n; }
+void response_writer::bump(section s, uint16_t n) {
+  counts_[static_cast<int>(s)] += n;
+}
 
 bool response_writer::add_rr(section s, uint16_t owner_offset, uint16_t rtype, uint32_t ttl,
                              std::span<const uint8_t> rdata, uint16_t rclass) {

@@ -17,11 +17,11 @@ namespace vpcedns::wire {
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_name_wire = 255;  // RFC 1035 2.3.4
 inline constexpr std::size_t max_label = 63;
-inline constexpr std::size_t max_message = 65535;  // TCP length field
-inline constexpr uint16_t classic_udp_limit = 512; // RFC 1035 4.2.1, no EDNS
-inline constexpr uint16_t badvers = 16;            // extended rcode, RFC 6891
-inline constexpr std::size_t opt_fixed_size = 11;  // OPT RR without options
-inline constexpr uint16_t edns_option_ede = 15;    // Extended DNS Error, RFC 8914
+inline constexpr std::size_t max_message = 65535;   // TCP length field
+inline constexpr uint16_t classic_udp_limit = 512;  // RFC 1035 4.2.1, no EDNS
+inline constexpr uint16_t badvers = 16;             // extended rcode, RFC 6891
+inline constexpr std::size_t opt_fixed_size = 11;   // OPT RR without options
+inline constexpr uint16_t edns_option_ede = 15;     // Extended DNS Error, RFC 8914
 // Longest EDE payload (code + text) we write or copy from an upstream; more is dropped.
 inline constexpr std::size_t max_ede_bytes = 256;
 
@@ -41,7 +41,12 @@ inline constexpr uint16_t in = 1, chaos = 3, any = 255;
 }
 
 enum class rcode : uint8_t {
-  noerror = 0, formerr = 1, servfail = 2, nxdomain = 3, notimp = 4, refused = 5,
+  noerror = 0,
+  formerr = 1,
+  servfail = 2,
+  nxdomain = 3,
+  notimp = 4,
+  refused = 5,
 };
 const char* to_string(rcode r);
 
@@ -54,22 +59,22 @@ inline constexpr uint16_t qr = 0x8000, aa = 0x0400, tc = 0x0200, rd = 0x0100, ra
 // What parse_query found wrong, and so what the caller should do.
 enum class parse_status {
   ok,
-  drop,      // not worth an answer: shorter than a header, or a response (QR=1)
-  formerr,   // header readable but the message is malformed: answer FORMERR
-  notimp,    // opcode other than QUERY: answer NOTIMP
-  badvers,   // EDNS version > 0: answer BADVERS (RFC 6891 6.1.3)
+  drop,     // not worth an answer: shorter than a header, or a response (QR=1)
+  formerr,  // header readable but the message is malformed: answer FORMERR
+  notimp,   // opcode other than QUERY: answer NOTIMP
+  badvers,  // EDNS version > 0: answer BADVERS (RFC 6891 6.1.3)
 };
 
 // A client query, parsed. The question stays in the packet at offset 12 in the
 // client's letter case; `lname` holds it lowercased for lookups.
 struct query {
   uint16_t id = 0;
-  uint16_t flags = 0;        // second header word as received
+  uint16_t flags = 0;  // second header word as received
   uint16_t qtype = 0;
   uint16_t qclass = 0;
-  uint16_t qname_len = 0;    // wire length of the qname, root label included
-  uint16_t question_end = 0; // offset just past QTYPE/QCLASS
-  uint8_t labels = 0;        // number of labels, root excluded
+  uint16_t qname_len = 0;                      // wire length of the qname, root label included
+  uint16_t question_end = 0;                   // offset just past QTYPE/QCLASS
+  uint8_t labels = 0;                          // number of labels, root excluded
   std::array<uint8_t, max_name_wire> lname{};  // lowercased wire qname
 
   // EDNS (RFC 6891): present when the query had an OPT record.
@@ -104,13 +109,21 @@ std::size_t read_name_lower(std::span<const uint8_t> pkt, std::size_t pos,
 // Text form of an uncompressed wire name, with escapes (RFC 4343), ending in '.'.
 std::string name_to_text(std::span<const uint8_t> wire_name);
 
-inline uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint16_t get16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 inline uint32_t get32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
-inline void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+inline void put16(uint8_t* p, uint16_t v) {
+  p[0] = v >> 8;
+  p[1] = v & 0xff;
+}
 inline void put32(uint8_t* p, uint32_t v) {
-  p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff; p[3] = v & 0xff;
+  p[0] = v >> 24;
+  p[1] = (v >> 16) & 0xff;
+  p[2] = (v >> 8) & 0xff;
+  p[3] = v & 0xff;
 }
 
 // Builds a response into a caller-owned buffer; never allocates.
@@ -194,9 +207,9 @@ class response_writer {
 // header, QR not set, records running past the end, or a question other than one
 // uncompressed name of the client's length (c-ares checked the name itself).
 // `answer` must be at least answer_len + max_ede_bytes + 11 bytes, or 65535.
-std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len,
-                                  const query& q, std::span<const uint8_t> client_pkt,
-                                  std::size_t limit, uint16_t our_udp_size);
+std::size_t relay_upstream_answer(std::span<uint8_t> answer, std::size_t answer_len, const query& q,
+                                  std::span<const uint8_t> client_pkt, std::size_t limit,
+                                  uint16_t our_udp_size);
 
 // Writes an OPT RR at `p` (RFC 6891 6.1.2) with `options` as its RDATA
 // (already in option wire form). Returns its size (11 + options).
@@ -217,7 +230,7 @@ std::size_t write_query(std::span<uint8_t> out, std::span<const uint8_t> name, u
 // AA as in the prefix, OPT when the client used EDNS, truncated to `limit`.
 // Returns the size, or 0 when the upstream answer cannot be parsed.
 std::size_t splice_chain(std::span<uint8_t> out, std::span<const uint8_t> prefix,
-                         uint16_t prefix_answers, std::span<const uint8_t> upstream,
-                         const query& q, std::size_t limit, uint16_t our_udp_size);
+                         uint16_t prefix_answers, std::span<const uint8_t> upstream, const query& q,
+                         std::size_t limit, uint16_t our_udp_size);
 
 }  // namespace vpcedns::wire

@@ -15,7 +15,8 @@ namespace vpcedns::wire {
 std::optional<std::string> name_from_text(std::string_view text);
 
 // The RDATA of a record given in presentation format, e.g.
-//   rdata_from_text("SOA", "ns-0.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400")
+//   rdata_from_text("SOA", "ns-0.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600
+//   86400")
 // Names inside the RDATA are written uncompressed. nullopt on a parse error.
 std::optional<std::vector<uint8_t>> rdata_from_text(std::string_view rtype, std::string_view rdata);
 

@@ -33,7 +33,8 @@ std::string wire_name(const std::string& text) {
 
 uint8_t count_labels(std::string_view wire_name) {
   uint8_t n = 0;
-  for (std::size_t pos = 0; pos < wire_name.size() && wire_name[pos] != 0; pos += uint8_t(wire_name[pos]) + 1)
+  for (std::size_t pos = 0; pos < wire_name.size() && wire_name[pos] != 0;
+       pos += uint8_t(wire_name[pos]) + 1)
     ++n;
   return n;
 }
@@ -400,9 +401,8 @@ std::size_t write_local(const match& m, const wire::query& q, std::span<const ui
   return w.finish(q, our_udp_size);
 }
 
-std::size_t write_chain_prefix(const match& m, const wire::query& q,
-                               std::span<const uint8_t> pkt, std::span<uint8_t> out,
-                               uint16_t* answers) {
+std::size_t write_chain_prefix(const match& m, const wire::query& q, std::span<const uint8_t> pkt,
+                               std::span<uint8_t> out, uint16_t* answers) {
   wire::response_writer w(out, out.size());
   w.begin(q, pkt, wire::rcode::noerror, true);
   write_answers(w, m);

@@ -54,19 +54,19 @@ using name_map = std::unordered_map<std::string, node, string_hash, std::equal_t
 // subtree (Route 53 private hosted zone semantics): a name below the apex that
 // is not in `names` is NXDOMAIN or matches a wildcard, never forwarded.
 struct zone_info {
-  std::string apex;              // lowercase wire name
-  uint8_t apex_labels = 0;       // labels in apex, root excluded
+  std::string apex;         // lowercase wire name
+  uint8_t apex_labels = 0;  // labels in apex, root excluded
   std::vector<uint8_t> soa_rdata;
-  uint32_t soa_ttl = 0;          // TTL of the SOA in negative answers (RFC 2308 3)
-  std::string apex_text;         // for logs
-  std::string source;            // "zones/corp.internal.zone" or "endpoint vpce-..."
-  const char* why = "zone";      // query log source: "zone" (a file) or "endpoint"
-  name_map names;                // every owner, empty non-terminals and the apex included
+  uint32_t soa_ttl = 0;      // TTL of the SOA in negative answers (RFC 2308 3)
+  std::string apex_text;     // for logs
+  std::string source;        // "zones/corp.internal.zone" or "endpoint vpce-..."
+  const char* why = "zone";  // query log source: "zone" (a file) or "endpoint"
+  name_map names;            // every owner, empty non-terminals and the apex included
 };
 
 // A CNAME target answered from local data (RFC 1034 4.3.2 step 3a).
 struct chain_link {
-  std::string_view owner;        // lowercase wire name
+  std::string_view owner;  // lowercase wire name
   const rrset* data = nullptr;
 };
 inline constexpr std::size_t max_chain = 8;  // CNAMEs followed before giving up
@@ -74,20 +74,20 @@ inline constexpr std::size_t max_chain = 8;  // CNAMEs followed before giving up
 // The outcome of a lookup.
 struct match {
   enum class kind : uint8_t {
-    none,      // not ours: forward
-    answer,    // NOERROR with `data` (and `chain`) in the answer section
-    nodata,    // NOERROR, `data`/`chain` if a CNAME led here, SOA of `zone` in authority
-    nxdomain,  // NXDOMAIN (RFC 6604: of the last name of a chain), SOA of `zone`
+    none,            // not ours: forward
+    answer,          // NOERROR with `data` (and `chain`) in the answer section
+    nodata,          // NOERROR, `data`/`chain` if a CNAME led here, SOA of `zone` in authority
+    nxdomain,        // NXDOMAIN (RFC 6604: of the last name of a chain), SOA of `zone`
     forward_target,  // `data` and `chain` are ours; `target` (out of our zones) is forwarded
   };
   kind what = kind::none;
-  const rrset* data = nullptr;   // the RRset at the qname (owner 0xC00C)
+  const rrset* data = nullptr;  // the RRset at the qname (owner 0xC00C)
   const zone_info* zone = nullptr;
-  const char* why = "";          // for the query log: "name", "vpce", "wildcard", "zone"...
+  const char* why = "";  // for the query log: "name", "vpce", "wildcard", "zone"...
   std::array<chain_link, max_chain> chain{};
   uint8_t chain_len = 0;
-  std::string_view next;         // the CNAME target of the last RRset, if it is a CNAME
-  std::string_view target;       // forward_target: the name to ask upstream
+  std::string_view next;    // the CNAME target of the last RRset, if it is a CNAME
+  std::string_view target;  // forward_target: the name to ask upstream
 };
 
 class local_data {
@@ -116,8 +116,8 @@ class local_data {
 
   struct view_tables {
     std::string name;
-    name_map names;   // public names answered here (the vpce names), outside any zone
-    zone_map zones;   // apexes whose whole subtree is ours
+    name_map names;  // public names answered here (the vpce names), outside any zone
+    zone_map zones;  // apexes whose whole subtree is ours
   };
 
   match find(const view_tables& vt, std::string_view lname, uint16_t qtype) const;
@@ -138,9 +138,8 @@ std::size_t write_local(const match& m, const wire::query& q, std::span<const ui
 // and the local part of the answer (the CNAME chain), without OPT, and
 // returns its size; `*answers` gets the number of answer RRs. The server
 // completes it with wire::splice_chain() once the target's answer is in.
-std::size_t write_chain_prefix(const match& m, const wire::query& q,
-                               std::span<const uint8_t> pkt, std::span<uint8_t> out,
-                               uint16_t* answers);
+std::size_t write_chain_prefix(const match& m, const wire::query& q, std::span<const uint8_t> pkt,
+                               std::span<uint8_t> out, uint16_t* answers);
 
 // Writes a header-only (plus question when readable) error response.
 std::size_t write_error(wire::rcode rc, const wire::query& q, std::span<const uint8_t> pkt,

@@ -87,10 +87,10 @@ std::vector<uint32_t> answer_ttls(const rendered& r) {
   return out;
 }
 
-const answer_spec www_a{LDNS_RCODE_NOERROR,
-                        {"www.example.test. 300 IN A 198.51.100.7",
-                         "www.example.test. 200 IN A 198.51.100.8"},
-                        {}};
+const answer_spec www_a{
+    LDNS_RCODE_NOERROR,
+    {"www.example.test. 300 IN A 198.51.100.7", "www.example.test. 200 IN A 198.51.100.8"},
+    {}};
 const std::string soa = ". 300 IN SOA ns.root.test. host.root.test. 1 7200 900 1209600 60";
 
 cache::settings small(std::size_t n = 100) {
@@ -283,10 +283,10 @@ TEST_CASE("cache: max_ttl caps served TTLs, min_ttl keeps short answers longer")
   s.max_ttl = 260;
   cache::answer_cache c(s);
   client cl("www.example.test.", LDNS_RR_TYPE_A);
-  answer_spec a{LDNS_RCODE_NOERROR,
-                {"www.example.test. 999999 IN A 198.51.100.7",
-                 "www.example.test. 20 IN A 198.51.100.8"},
-                {}};
+  answer_spec a{
+      LDNS_RCODE_NOERROR,
+      {"www.example.test. 999999 IN A 198.51.100.7", "www.example.test. 20 IN A 198.51.100.8"},
+      {}};
   uint32_t e = c.insert(cl.key(), make_answer("www.example.test.", LDNS_RR_TYPE_A, a), 0);
   rendered r = render(c, e, cl, 0);
   auto ttls = answer_ttls(r);

@@ -583,7 +583,8 @@ TEST_CASE("config: private_dns_names override or extend the built-in table") {
       bad("a top-level name", endpoint({}, "private_dns_names = [\"com\"]\n"),
           "covers vpce.amazonaws.com"),
       bad("another endpoint's vpce name",
-          endpoint({}, "private_dns_names = [\"vpce-1-abcd1234.sqs.us-east-1.vpce.amazonaws.com\"]\n"),
+          endpoint({},
+                   "private_dns_names = [\"vpce-1-abcd1234.sqs.us-east-1.vpce.amazonaws.com\"]\n"),
           "is inside vpce.amazonaws.com"),
       bad("a wildcard over the vpce zone",
           endpoint({}, "private_dns_names = [\"*.vpce.amazonaws.com\"]\n"),
@@ -818,10 +819,13 @@ TEST_CASE("config: deeply nested values are refused before toml11 recurses into 
     CHECK(std::string(e.what()).find("deep.toml:3: arrays or inline tables nested") !=
           std::string::npos);
   }
-  std::string strings = "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"
-                        "[listen]\naddresses = [\"127.0.0.1:5300\"]\n"
-                        "[log]\nlevel = \"info\" # " + std::string(40, '{') + "\n"
-                        "[[vpc]]\nname = \"a\"\ncidrs = ['10.0.0.0/8']\n";
+  std::string strings =
+      "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"
+      "[listen]\naddresses = [\"127.0.0.1:5300\"]\n"
+      "[log]\nlevel = \"info\" # " +
+      std::string(40, '{') +
+      "\n"
+      "[[vpc]]\nname = \"a\"\ncidrs = ['10.0.0.0/8']\n";
   CHECK_NOTHROW(config::load_string(strings, "strings.toml"));
 }
 

@@ -26,10 +26,18 @@ using bytes = std::vector<uint8_t>;
 
 // ---- DNS bytes by hand: header + question, and replies to them ----
 
-inline uint16_t id_of(const bytes& m) { return static_cast<uint16_t>(m.at(0) << 8 | m.at(1)); }
-inline uint8_t rcode_of(const bytes& m) { return m.at(3) & 0x0f; }
-inline bool tc_of(const bytes& m) { return (m.at(2) & 0x02) != 0; }
-inline bytes after_id(const bytes& m) { return bytes(m.begin() + 2, m.end()); }
+inline uint16_t id_of(const bytes& m) {
+  return static_cast<uint16_t>(m.at(0) << 8 | m.at(1));
+}
+inline uint8_t rcode_of(const bytes& m) {
+  return m.at(3) & 0x0f;
+}
+inline bool tc_of(const bytes& m) {
+  return (m.at(2) & 0x02) != 0;
+}
+inline bytes after_id(const bytes& m) {
+  return bytes(m.begin() + 2, m.end());
+}
 
 inline void put16(bytes& b, uint16_t v) {
   b.push_back(static_cast<uint8_t>(v >> 8));
@@ -73,7 +81,7 @@ inline bytes make_reply(const bytes& q, uint8_t rcode, bool tc = false, int a_re
     put16(b, 1);       // A
     put16(b, 1);       // IN
     put16(b, 0);
-    put16(b, 60);      // TTL
+    put16(b, 60);  // TTL
     put16(b, 4);
     b.insert(b.end(), {192, 0, 2, static_cast<uint8_t>(i)});
   }
@@ -111,8 +119,8 @@ class fake_upstream {
       acceptor_ = std::move(acc);
     }
     if (!acceptor_.is_open()) throw std::runtime_error("fake_upstream: no free port");
-    address_ = *view::socket_address::parse(
-        (v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port_), 0, nullptr);
+    address_ = *view::socket_address::parse((v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port_),
+                                            0, nullptr);
     receive();
     accept();
   }

@@ -34,7 +34,8 @@ std::optional<forward::result> ask(asio::io_context& io, forward::forwarder& f, 
                                    milliseconds limit = milliseconds(5000)) {
   std::optional<forward::result> got;
   f.send(q, [&](forward::result r) { got = std::move(r); });
-  run_until(io, [&] { return got.has_value(); }, limit);
+  run_until(
+      io, [&] { return got.has_value(); }, limit);
   return got;
 }
 
@@ -102,9 +103,9 @@ TEST_CASE("forwarder: c-ares 1.18 alone would send the client's ID") {
   REQUIRE(ares_set_servers_ports_csv(ch, up.address().to_string().c_str()) == ARES_SUCCESS);
   bool done = false;
   const bytes q = make_query(0x1234, "plain.example");
-  ares_send(ch, q.data(), static_cast<int>(q.size()),
-            [](void* arg, int, int, unsigned char*, int) { *static_cast<bool*>(arg) = true; },
-            &done);
+  ares_send(
+      ch, q.data(), static_cast<int>(q.size()),
+      [](void* arg, int, int, unsigned char*, int) { *static_cast<bool*>(arg) = true; }, &done);
   for (int i = 0; i < 200 && !done; ++i) {
     io.poll();
     io.restart();
@@ -404,9 +405,8 @@ TEST_CASE("forwarder: shares one UDP source port between queries in flight") {
   forward::forwarder f(io, settings_for({up.address()}));
   int answered = 0;
   for (uint16_t id : {61, 62}) {
-    f.send(make_query(id, "same.example"), [&](forward::result r) {
-      answered += r.st == forward::status::answered;
-    });
+    f.send(make_query(id, "same.example"),
+           [&](forward::result r) { answered += r.st == forward::status::answered; });
   }
   CHECK(f.in_flight() == 2);
   REQUIRE(run_until(io, [&] { return answered == 2; }));
@@ -466,8 +466,9 @@ TEST_CASE("forwarder: reads upstreams from resolv.conf") {
   // use_resolv_conf with a file naming one IPv4 and one IPv6 server (plus
   // noise): upstreams() returns both on port 53, in file order. Nothing is sent.
   asio::io_context io;
-  temp_file conf("# test\nsearch corp.example\nnameserver 192.0.2.53\n"
-                 "options rotate timeout:1\nnameserver 2001:db8::53\n");
+  temp_file conf(
+      "# test\nsearch corp.example\nnameserver 192.0.2.53\n"
+      "options rotate timeout:1\nnameserver 2001:db8::53\n");
   config::forward_settings s;
   s.use_resolv_conf = true;
   forward::forwarder f(io, s, conf.path);

@@ -9,7 +9,9 @@ namespace {
 
 const health_log::clock::time_point t0{std::chrono::hours(1)};
 
-health_log::clock::time_point at(int ms) { return t0 + milliseconds(ms); }
+health_log::clock::time_point at(int ms) {
+  return t0 + milliseconds(ms);
+}
 
 }  // namespace
 

@@ -18,8 +18,8 @@ std::vector<uint8_t> raw(std::initializer_list<int> bytes) {
 // header: id 0xabcd, flags, counts
 std::vector<uint8_t> header(uint16_t flags, uint16_t qd, uint16_t an = 0, uint16_t ns = 0,
                             uint16_t ar = 0) {
-  return raw({0xab, 0xcd, flags >> 8, flags & 0xff, qd >> 8, qd & 0xff, an >> 8, an & 0xff,
-              ns >> 8, ns & 0xff, ar >> 8, ar & 0xff});
+  return raw({0xab, 0xcd, flags >> 8, flags & 0xff, qd >> 8, qd & 0xff, an >> 8, an & 0xff, ns >> 8,
+              ns & 0xff, ar >> 8, ar & 0xff});
 }
 
 void append(std::vector<uint8_t>& v, std::initializer_list<int> bytes) {
@@ -39,14 +39,18 @@ TEST_CASE("parse_query: a plain query yields id, question and lowercased name") 
   CHECK(q.labels == 4);
   CHECK(q.qname_len == 29);
   CHECK(q.question_end == 12 + 29 + 4);
-  CHECK(q.lower_name() == std::string_view("\x03sqs\x09us-east-1\x09" "amazonaws\x03" "com\x00", 29));
+  CHECK(q.lower_name() == std::string_view("\x03sqs\x09us-east-1\x09"
+                                           "amazonaws\x03"
+                                           "com\x00",
+                                           29));
   CHECK(!q.edns);
   CHECK(pkt[13] == 'S');
 }
 
 TEST_CASE("parse_query: EDNS OPT is found with its size, version and DO bit") {
   // ldns writes an OPT in the additional section.
-  auto pkt = make_query("example.com.", LDNS_RR_TYPE_A, {.edns = true, .udp_size = 4096, .do_bit = true});
+  auto pkt =
+      make_query("example.com.", LDNS_RR_TYPE_A, {.edns = true, .udp_size = 4096, .do_bit = true});
   wire::query q;
   REQUIRE(wire::parse_query(pkt, q) == wire::parse_status::ok);
   CHECK(q.edns);
@@ -175,7 +179,8 @@ TEST_CASE("response_writer: header, question echo, records and OPT, parsed back 
   ldns_rr* ans = ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0);
   CHECK(test::owner_of(ans) == "Example.COM.");
   CHECK(ldns_rr_ttl(ans) == 60);
-  CHECK(test::rdata_of(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_A) == std::vector<std::string>{"10.0.1.10"});
+  CHECK(test::rdata_of(ldns_pkt_answer(p.get()), LDNS_RR_TYPE_A) ==
+        std::vector<std::string>{"10.0.1.10"});
 }
 
 TEST_CASE("response_writer: an answer over the limit is sent empty with TC, OPT kept") {

@@ -11,8 +11,12 @@ using namespace vpcedns;
 
 namespace {
 
-view::cidr cidr(const char* s) { return *view::cidr::parse(s, nullptr); }
-view::ip_address ip(const char* s) { return *view::ip_address::parse(s); }
+view::cidr cidr(const char* s) {
+  return *view::cidr::parse(s, nullptr);
+}
+view::ip_address ip(const char* s) {
+  return *view::ip_address::parse(s);
+}
 
 config::endpoint endpoint(std::string id, std::string key, std::string vpc, bool private_dns,
                           std::vector<std::string> names, std::string vpce_service) {
@@ -34,12 +38,16 @@ config::endpoint endpoint(std::string id, std::string key, std::string vpc, bool
 config::settings sample() {
   config::settings s;
   s.vpcs = {{"a", {cidr("127.0.10.0/24")}}, {"b", {cidr("127.0.20.0/24"), cidr("fd00:20::/64")}}};
-  auto sqs = endpoint("vpce-0a1b2c3d4e5f60718", "sqs", "a", true, {"sqs.us-east-1.amazonaws.com"}, "sqs");
-  sqs.enis = {{"us-east-1a", ip("10.0.1.10"), std::nullopt}, {"us-east-1b", ip("10.0.2.10"), std::nullopt}};
-  auto sns = endpoint("vpce-0fedcba987654321a", "sns", "a", false, {"sns.us-east-1.amazonaws.com"}, "sns");
+  auto sqs =
+      endpoint("vpce-0a1b2c3d4e5f60718", "sqs", "a", true, {"sqs.us-east-1.amazonaws.com"}, "sqs");
+  sqs.enis = {{"us-east-1a", ip("10.0.1.10"), std::nullopt},
+              {"us-east-1b", ip("10.0.2.10"), std::nullopt}};
+  auto sns =
+      endpoint("vpce-0fedcba987654321a", "sns", "a", false, {"sns.us-east-1.amazonaws.com"}, "sns");
   sns.enis = {{"us-east-1a", ip("10.0.1.20"), ip("fd00::20")}};
-  auto dkr = endpoint("vpce-0123456789abcdef0", "ecr.dkr", "b", true,
-                      {"dkr.ecr.us-east-1.amazonaws.com", "*.dkr.ecr.us-east-1.amazonaws.com"}, "dkr.ecr");
+  auto dkr =
+      endpoint("vpce-0123456789abcdef0", "ecr.dkr", "b", true,
+               {"dkr.ecr.us-east-1.amazonaws.com", "*.dkr.ecr.us-east-1.amazonaws.com"}, "dkr.ecr");
   dkr.enis = {{"us-east-1a", ip("10.0.3.10"), ip("fd00::310")}};
   s.endpoints = {sqs, sns, dkr};
   return s;
@@ -51,8 +59,8 @@ struct answer {
 };
 
 // Runs one query through the decision core, as a client at `src`.
-answer ask(const zone::local_data& data, const std::string& name, ldns_rr_type type, const char* src,
-           test::query_opts o = {}, bool tcp = false) {
+answer ask(const zone::local_data& data, const std::string& name, ldns_rr_type type,
+           const char* src, test::query_opts o = {}, bool tcp = false) {
   static std::array<uint8_t, 65535> out;
   auto pkt = test::make_query(name, type, o);
   wire::query q;
@@ -98,7 +106,8 @@ TEST_CASE("local_data: outside and other-VPC clients are forwarded for the priva
         server::decision::action::respond);
 }
 
-TEST_CASE("local_data: inside AAAA without IPv6 ENIs is NODATA with the zone SOA, never forwarded") {
+TEST_CASE(
+    "local_data: inside AAAA without IPv6 ENIs is NODATA with the zone SOA, never forwarded") {
   auto data = zone::local_data::build(sample());
   auto a = ask(*data, "sqs.us-east-1.amazonaws.com.", LDNS_RR_TYPE_AAAA, "127.0.10.5");
   REQUIRE(a.pkt);
@@ -133,12 +142,13 @@ TEST_CASE("local_data: a name below the private name is NXDOMAIN with the SOA ow
 
 TEST_CASE("local_data: near misses are not the endpoint's name") {
   auto data = zone::local_data::build(sample());
-  for (const char* name : {"sqs.us-east-1.amazonaws.com.default.svc.cluster.local.",
-                           "xsqs.us-east-1.amazonaws.com.", "queue.amazonaws.com.",
-                           "us-east-1.queue.amazonaws.com.", "us-east-1.amazonaws.com.",
-                           "sqs.us-east-2.amazonaws.com."}) {
+  for (const char* name :
+       {"sqs.us-east-1.amazonaws.com.default.svc.cluster.local.", "xsqs.us-east-1.amazonaws.com.",
+        "queue.amazonaws.com.", "us-east-1.queue.amazonaws.com.", "us-east-1.amazonaws.com.",
+        "sqs.us-east-2.amazonaws.com."}) {
     CAPTURE(name);
-    CHECK(ask(*data, name, LDNS_RR_TYPE_A, "127.0.10.5").d.what == server::decision::action::forward);
+    CHECK(ask(*data, name, LDNS_RR_TYPE_A, "127.0.10.5").d.what ==
+          server::decision::action::forward);
   }
 }
 
@@ -146,7 +156,8 @@ TEST_CASE("local_data: letter case in the question is echoed, matching ignores i
   auto data = zone::local_data::build(sample());
   auto a = ask(*data, "SqS.uS-EaSt-1.AmAzOnAwS.CoM.", LDNS_RR_TYPE_A, "127.0.10.5");
   REQUIRE(a.pkt);
-  CHECK(test::owner_of(ldns_rr_list_rr(ldns_pkt_question(a.pkt.get()), 0)) == "SqS.uS-EaSt-1.AmAzOnAwS.CoM.");
+  CHECK(test::owner_of(ldns_rr_list_rr(ldns_pkt_question(a.pkt.get()), 0)) ==
+        "SqS.uS-EaSt-1.AmAzOnAwS.CoM.");
   CHECK(rdata(a, LDNS_RR_TYPE_A).size() == 2);
 }
 
@@ -165,18 +176,21 @@ TEST_CASE("local_data: vpce names answer everyone, whatever private DNS says") {
   CHECK(ask(*data, "sns.us-east-1.amazonaws.com.", LDNS_RR_TYPE_A, "127.0.10.5").d.what ==
         server::decision::action::forward);
   // Zonal names give that AZ's ENI only.
-  auto z = ask(*data, "vpce-0a1b2c3d4e5f60718-abcd1234-us-east-1b.sqs.us-east-1.vpce.amazonaws.com.",
-               LDNS_RR_TYPE_A, "127.0.30.5");
+  auto z =
+      ask(*data, "vpce-0a1b2c3d4e5f60718-abcd1234-us-east-1b.sqs.us-east-1.vpce.amazonaws.com.",
+          LDNS_RR_TYPE_A, "127.0.30.5");
   REQUIRE(z.pkt);
   CHECK(rdata(z, LDNS_RR_TYPE_A) == std::vector<std::string>{"10.0.2.10"});
   // Names below a vpce name are not ours (the public vpce zone is AWS's).
   CHECK(ask(*data, "x.vpce-0a1b2c3d4e5f60718-abcd1234.sqs.us-east-1.vpce.amazonaws.com.",
-            LDNS_RR_TYPE_A, "127.0.30.5").d.what == server::decision::action::forward);
+            LDNS_RR_TYPE_A, "127.0.30.5")
+            .d.what == server::decision::action::forward);
 }
 
 TEST_CASE("local_data: wildcard private names answer any name below the apex (RFC 4592)") {
   auto data = zone::local_data::build(sample());
-  auto a = ask(*data, "123456789012.dkr.ecr.us-east-1.amazonaws.com.", LDNS_RR_TYPE_A, "127.0.20.9");
+  auto a =
+      ask(*data, "123456789012.dkr.ecr.us-east-1.amazonaws.com.", LDNS_RR_TYPE_A, "127.0.20.9");
   REQUIRE(a.pkt);
   CHECK(rdata(a, LDNS_RR_TYPE_A) == std::vector<std::string>{"10.0.3.10"});
   CHECK(test::owner_of(ldns_rr_list_rr(ldns_pkt_answer(a.pkt.get()), 0)) ==
